@@ -1,0 +1,53 @@
+package cli
+
+import (
+	"log/slog"
+
+	"github.com/spf13/cobra"
+
+	"github.com/berth-dev/berth/internal/server"
+)
+
+func newServeCmd(env *Env) *cobra.Command {
+	cfg := server.Config{}
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the registry and the AWS-compatible APIs on one listener",
+		Long: `Run berth: the OCI registry (/v2/) and the ECR, IAM, STS, SSM and Secrets Manager
+APIs on one port, with filesystem blobs and SQLite metadata under --data.
+
+Every flag can also be set with its environment variable. The operator's credentials are
+BERTH_ROOT_ACCESS_KEY_ID / BERTH_ROOT_SECRET_ACCESS_KEY (root of the default account); when
+unset on first start, berth generates a pair, stores it (0600) in the data directory and
+prints it once.`,
+		Example: `  berth serve
+  BERTH_ADDR=127.0.0.1:5000 BERTH_DATA=/var/lib/berth berth serve --account-id 111111111111 --region eu-west-2
+  berth serve --tls-cert cert.pem --tls-key key.pem`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg.RootAccessKeyID = env.Getenv("BERTH_ROOT_ACCESS_KEY_ID")
+			cfg.RootSecretKey = env.Getenv("BERTH_ROOT_SECRET_ACCESS_KEY")
+			if err := cfg.Validate(); err != nil {
+				return &ExitError{Code: ExitUsage, Err: err}
+			}
+			log := slog.New(slog.NewJSONHandler(env.Stderr, nil))
+			return server.Run(cmd.Context(), cfg, log, env.Stdout)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.Addr, "addr", envOr(env, "BERTH_ADDR", "127.0.0.1:5000"), "listen address (env BERTH_ADDR)")
+	f.StringVar(&cfg.DataDir, "data", envOr(env, "BERTH_DATA", "./berth-data"), "data directory (env BERTH_DATA)")
+	f.StringVar(&cfg.Region, "region", envOr(env, "BERTH_REGION", "us-east-1"), "default region (env BERTH_REGION)")
+	f.StringVar(&cfg.AccountID, "account-id", envOr(env, "BERTH_ACCOUNT_ID", "000000000000"), "default account id, 12 digits (env BERTH_ACCOUNT_ID)")
+	f.StringVar(&cfg.TLSCert, "tls-cert", env.Getenv("BERTH_TLS_CERT"), "TLS certificate file; HTTPS when set with --tls-key (env BERTH_TLS_CERT)")
+	f.StringVar(&cfg.TLSKey, "tls-key", env.Getenv("BERTH_TLS_KEY"), "TLS key file (env BERTH_TLS_KEY)")
+	f.Int64Var(&cfg.MaxManifestBytes, "max-manifest-bytes", 4<<20, "largest manifest accepted, bytes")
+	return cmd
+}
+
+func envOr(env *Env, key, def string) string {
+	if v := env.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}

@@ -1,0 +1,54 @@
+package server
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/berth-dev/berth/internal/ecrhost"
+)
+
+// Config is everything `berth serve` needs; the CLI fills it from flags and env.
+type Config struct {
+	Addr             string // listen address, default 127.0.0.1:5000
+	DataDir          string // default ./berth-data
+	Region           string // default region, us-east-1
+	AccountID        string // default account, 12 digits
+	TLSCert, TLSKey  string // HTTPS when both set
+	RootAccessKeyID  string // BERTH_ROOT_ACCESS_KEY_ID; generated and stored when empty
+	RootSecretKey    string // BERTH_ROOT_SECRET_ACCESS_KEY
+	MaxManifestBytes int64  // default 4 MiB
+	// UploadTTL is how long an idle upload session survives before cleanup.
+	UploadTTL time.Duration
+}
+
+// Validate fills defaults and rejects impossible settings.
+func (c *Config) Validate() error {
+	if c.Addr == "" {
+		c.Addr = "127.0.0.1:5000"
+	}
+	if c.DataDir == "" {
+		c.DataDir = "./berth-data"
+	}
+	if c.Region == "" {
+		c.Region = "us-east-1"
+	}
+	if c.AccountID == "" {
+		c.AccountID = "000000000000"
+	}
+	if !ecrhost.IsAccountID(c.AccountID) {
+		return fmt.Errorf("--account-id %q: an account id is exactly 12 digits", c.AccountID)
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return fmt.Errorf("--tls-cert and --tls-key must be given together")
+	}
+	if (c.RootAccessKeyID == "") != (c.RootSecretKey == "") {
+		return fmt.Errorf("BERTH_ROOT_ACCESS_KEY_ID and BERTH_ROOT_SECRET_ACCESS_KEY must be set together")
+	}
+	if c.MaxManifestBytes <= 0 {
+		c.MaxManifestBytes = 4 << 20
+	}
+	if c.UploadTTL <= 0 {
+		c.UploadTTL = 24 * time.Hour
+	}
+	return nil
+}
