@@ -44,3 +44,10 @@ func FromContext(ctx context.Context) *Principal {
 	p, _ := ctx.Value(principalKey{}).(*Principal)
 	return p
 }
+
+// RequestInfo is what policy conditions may ask about the request itself.
+type RequestInfo struct {
+	SourceIP string    // client IP (aws:SourceIp)
+	Secure   bool      // TLS (aws:SecureTransport)
+	Now      time.Time // aws:CurrentTime
+}

@@ -151,6 +151,9 @@ type MetaStore interface {
 	DeleteRepository(ctx context.Context, k RepoKey, force bool) error
 	// ListRepositories lists repositories of one account+region ordered by name (Region "" = all regions, Account "" = all accounts).
 	ListRepositories(ctx context.Context, account, region string, p Page) ([]Repository, error)
+	// RepositoryRegions lists the regions in which account has a repository named name
+	// (for "not found here, but exists in eu-west-2" diagnostics).
+	RepositoryRegions(ctx context.Context, account, name string) ([]string, error)
 
 	// Blob links: a blob is readable through a repository once linked to it.
 	LinkBlob(ctx context.Context, k RepoKey, d Descriptor) error
