@@ -1,0 +1,148 @@
+package iam
+
+import "strings"
+
+type keyKind uint8
+
+const (
+	keyContext keyKind = iota // looked up in Request.Context
+	keyPrincipalAccount
+	keyPrincipalArn
+	keyPrincipalType
+	keyUsername
+	keyUserID
+	keyPrincipalTag
+	keyPrincipalIsAWSService
+)
+
+// keyRef is a condition key resolved at compile time, so that Evaluate
+// never lower-cases or splits key names.
+type keyRef struct {
+	kind keyKind
+	name string // as written; Request.Context lookups try it verbatim first
+	alt  string // equivalent spelling (ecr:ResourceTag/K ≡ aws:ResourceTag/K)
+	tag  string // for aws:PrincipalTag/K
+}
+
+func compileKey(name string) keyRef {
+	lower := strings.ToLower(name)
+	k := keyRef{name: name}
+	switch {
+	case lower == "aws:principalaccount":
+		k.kind = keyPrincipalAccount
+	case lower == "aws:principalarn":
+		k.kind = keyPrincipalArn
+	case lower == "aws:principaltype":
+		k.kind = keyPrincipalType
+	case lower == "aws:username":
+		k.kind = keyUsername
+	case lower == "aws:userid":
+		k.kind = keyUserID
+	case lower == "aws:principalisawsservice":
+		k.kind = keyPrincipalIsAWSService
+	case strings.HasPrefix(lower, "aws:principaltag/"):
+		k.kind, k.tag = keyPrincipalTag, name[len("aws:principaltag/"):]
+	case strings.HasPrefix(lower, "ecr:resourcetag/"):
+		k.alt = "aws:ResourceTag/" + name[len("ecr:resourcetag/"):]
+	case strings.HasPrefix(lower, "aws:resourcetag/"):
+		k.alt = "ecr:ResourceTag/" + name[len("aws:resourcetag/"):]
+	}
+	return k
+}
+
+// evalCtx carries one request through evaluation; scratch backs the
+// one-element value lists of principal-derived keys without allocating.
+type evalCtx struct {
+	req     *Request
+	scratch [1]string
+}
+
+// values returns the request's values for a key and whether it is present.
+func (ec *evalCtx) values(k *keyRef) ([]string, bool) {
+	if k.kind == keyContext {
+		return ec.lookupContext(k)
+	}
+	s, ok := ec.principalValue(k)
+	if !ok {
+		return ec.lookupContext(k)
+	}
+	ec.scratch[0] = s
+	return ec.scratch[:], true
+}
+
+// single resolves a policy variable: exactly one value, or nothing.
+func (ec *evalCtx) resolveVar(v *varRef) (string, bool) {
+	if ec != nil {
+		if v.key.kind != keyContext {
+			if s, ok := ec.principalValue(&v.key); ok {
+				return s, true
+			}
+		}
+		if vals, ok := ec.lookupContext(&v.key); ok && len(vals) == 1 {
+			return vals[0], true
+		}
+	}
+	return v.def, v.hasDef
+}
+
+func (ec *evalCtx) lookupContext(k *keyRef) ([]string, bool) {
+	ctx := ec.req.Context
+	if len(ctx) == 0 {
+		return nil, false
+	}
+	if v, ok := ctx[k.name]; ok {
+		return v, true
+	}
+	if k.alt != "" {
+		if v, ok := ctx[k.alt]; ok {
+			return v, true
+		}
+	}
+	// Condition keys are case-insensitive.
+	for name, v := range ctx {
+		if strings.EqualFold(name, k.name) || (k.alt != "" && strings.EqualFold(name, k.alt)) {
+			return v, true
+		}
+	}
+	return nil, false
+}
+
+// principalValue derives the aws:Principal* family from Request.Principal.
+func (ec *evalCtx) principalValue(k *keyRef) (string, bool) {
+	p := &ec.req.Principal
+	var s string
+	switch k.kind {
+	case keyPrincipalAccount:
+		if p.Type != PrincipalService && p.Type != PrincipalAnonymous {
+			s = p.Account
+		}
+	case keyPrincipalArn:
+		s = p.principalARNKey()
+	case keyPrincipalType:
+		s = p.typeKey()
+	case keyUsername:
+		if p.Type == PrincipalUser {
+			s = p.Username
+		}
+	case keyUserID:
+		s = p.UserID
+		if s == "" && p.Type == PrincipalRoot {
+			s = p.Account
+		}
+	case keyPrincipalIsAWSService:
+		if p.Type == PrincipalService {
+			return "true", true
+		}
+		return "false", true
+	case keyPrincipalTag:
+		if v, ok := p.Tags[k.tag]; ok {
+			return v, true
+		}
+		for name, v := range p.Tags {
+			if strings.EqualFold(name, k.tag) {
+				return v, true
+			}
+		}
+	}
+	return s, s != ""
+}
