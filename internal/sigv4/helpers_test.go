@@ -76,7 +76,7 @@ func send(t *testing.T, req *http.Request) (int, string) {
 	return resp.StatusCode, strings.TrimSpace(string(b))
 }
 
-func sdkSign(t *testing.T, req *http.Request, body []byte, token, service, region string, at time.Time, s3Style bool) {
+func sdkSign(t testing.TB, req *http.Request, body []byte, token, service, region string, at time.Time, s3Style bool) {
 	t.Helper()
 	ph := HashHex(body)
 	if h := req.Header.Get("X-Amz-Content-Sha256"); h != "" {
