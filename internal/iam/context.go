@@ -62,23 +62,24 @@ func (ec *evalCtx) values(k *keyRef) ([]string, bool) {
 	if k.kind == keyContext {
 		return ec.lookupContext(k)
 	}
+	// Principal keys come only from the authenticated principal, never
+	// from caller-supplied context.
 	s, ok := ec.principalValue(k)
 	if !ok {
-		return ec.lookupContext(k)
+		return nil, false
 	}
 	ec.scratch[0] = s
 	return ec.scratch[:], true
 }
 
-// single resolves a policy variable: exactly one value, or nothing.
+// resolveVar resolves a policy variable: exactly one value, or nothing.
 func (ec *evalCtx) resolveVar(v *varRef) (string, bool) {
 	if ec != nil {
 		if v.key.kind != keyContext {
 			if s, ok := ec.principalValue(&v.key); ok {
 				return s, true
 			}
-		}
-		if vals, ok := ec.lookupContext(&v.key); ok && len(vals) == 1 {
+		} else if vals, ok := ec.lookupContext(&v.key); ok && len(vals) == 1 {
 			return vals[0], true
 		}
 	}
