@@ -82,7 +82,8 @@ const (
 	MalformedPolicyDocument Code = "MalformedPolicyDocument"
 	InvalidInput            Code = "InvalidInput"
 	PolicyNotAttachable     Code = "PolicyNotAttachable"
-	ValidationError         Code = "ValidationError" // Query-protocol parameter problems
+	ValidationError         Code = "ValidationError"      // Query-protocol parameter problems
+	PackedPolicyTooLarge    Code = "PackedPolicyTooLarge" // STS session policy over its packed size
 
 	// SSM.
 	ParameterNotFound                Code = "ParameterNotFound"
@@ -183,6 +184,7 @@ var table = []row{
 	{InvalidInput, "", 0, "", 0, "InvalidInput", s400},
 	{PolicyNotAttachable, "", 0, "", 0, "PolicyNotAttachable", s400},
 	{ValidationError, "", 0, "ValidationException", s400, "ValidationError", s400},
+	{PackedPolicyTooLarge, "", 0, "", 0, "PackedPolicyTooLarge", s400},
 
 	{ParameterNotFound, "", 0, "ParameterNotFound", s400, "", 0},
 	{ParameterAlreadyExists, "", 0, "ParameterAlreadyExists", s400, "", 0},

@@ -27,6 +27,10 @@ type Principal struct {
 	Name        string // user name, or role session name
 	UserID      string // AIDA…, AROA…:session, or the account id for root
 	AccessKeyID string // key used for this request ("" for ECR tokens)
+	// SessionID is the ASIA… key id of the STS session whose permissions apply
+	// (also when the request came with an ECR token minted from that session);
+	// "" for long-term credentials.
+	SessionID string
 	// Expires is when temporary credentials (STS session, ECR token) stop working; zero for long-term keys.
 	Expires time.Time
 	Tags    map[string]string

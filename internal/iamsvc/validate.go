@@ -1,0 +1,112 @@
+package iamsvc
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/berth-dev/berth/internal/apierr"
+	"github.com/berth-dev/berth/internal/iam"
+)
+
+func validationErr(value, field, constraint string) error {
+	return apierr.New(apierr.ValidationError,
+		"1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: %s", value, field, constraint)
+}
+
+// isNameChar: IAM names are [\w+=,.@-]+.
+func isNameChar(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+		c == '_' || c == '+' || c == '=' || c == ',' || c == '.' || c == '@' || c == '-'
+}
+
+func validName(field, name string, maxLen int) error {
+	if name == "" || len(name) > maxLen {
+		return validationErr(name, field, fmt.Sprintf("Member must have length less than or equal to %d", maxLen))
+	}
+	for i := 0; i < len(name); i++ {
+		if !isNameChar(name[i]) {
+			return validationErr(name, field, `Member must satisfy regular expression pattern: [\w+=,.@-]+`)
+		}
+	}
+	return nil
+}
+
+// normPath defaults to "/" and checks IAM's path rule: /, or /…/ of printable ASCII.
+func normPath(path string) (string, error) {
+	if path == "" {
+		return "/", nil
+	}
+	ok := len(path) <= 512 && path[0] == '/' && path[len(path)-1] == '/'
+	for i := 0; ok && i < len(path); i++ {
+		ok = path[i] >= 0x21 && path[i] <= 0x7e
+	}
+	if !ok {
+		return "", validationErr(path, "path", `Member must satisfy regular expression pattern: (\u002F)|(\u002F[\u0021-\u007F]+\u002F)`)
+	}
+	return path, nil
+}
+
+func validPathPrefix(prefix string) error {
+	if prefix == "" {
+		return nil
+	}
+	if prefix[0] != '/' || len(prefix) > 512 {
+		return validationErr(prefix, "pathPrefix", `Member must satisfy regular expression pattern: \u002F[\u0021-\u007F]*`)
+	}
+	return nil
+}
+
+// parsePolicyDoc validates doc with the engine and maps its failures to IAM's
+// errors: MalformedPolicyDocument with the engine's message naming the
+// statement and field, or LimitExceeded for size.
+func parsePolicyDoc(doc string, kind iam.PolicyKind, sizeLimit int) (*iam.Policy, error) {
+	if doc == "" {
+		return nil, validationErr("", "policyDocument", "Member must have length greater than or equal to 1")
+	}
+	if sizeLimit > 0 {
+		if err := iam.CheckPolicySize(doc, sizeLimit); err != nil {
+			return nil, apierr.New(apierr.IAMLimitExceeded, "%s", err.Error())
+		}
+	}
+	pol, err := iam.ParsePolicy(doc, kind)
+	if err != nil {
+		if errors.Is(err, iam.ErrPolicyTooLarge) {
+			return nil, apierr.New(apierr.IAMLimitExceeded, "%s", err.Error())
+		}
+		return nil, apierr.New(apierr.MalformedPolicyDocument, "%s", err.Error())
+	}
+	return pol, nil
+}
+
+func validTags(tags []Tag) error {
+	if len(tags) > 50 {
+		return apierr.New(apierr.IAMLimitExceeded, "Cannot exceed quota for TagsPerUser: 50")
+	}
+	seen := map[string]bool{}
+	for _, t := range tags {
+		if t.Key == "" || len(t.Key) > 128 || len(t.Value) > 256 {
+			return validationErr(t.Key, "tags.member.key", "Member must have length between 1 and 128")
+		}
+		if seen[t.Key] {
+			return apierr.New(apierr.InvalidInput, "Duplicate tag keys found. Please note that Tag keys are case insensitive.")
+		}
+		seen[t.Key] = true
+	}
+	return nil
+}
+
+func noSuchUser(name string) error {
+	return apierr.New(apierr.NoSuchEntity, "The user with name %s cannot be found.", name)
+}
+func noSuchGroup(name string) error {
+	return apierr.New(apierr.NoSuchEntity, "The group with name %s cannot be found.", name)
+}
+func noSuchRole(name string) error {
+	return apierr.New(apierr.NoSuchEntity, "The role with name %s cannot be found.", name)
+}
+func noSuchPolicy(policyARN string) error {
+	return apierr.New(apierr.NoSuchEntity, "Policy %s was not found.", policyARN)
+}
+func notAttachable(policyARN string) error {
+	return apierr.New(apierr.NoSuchEntity, "Policy %s does not exist or is not attachable.", policyARN)
+}
