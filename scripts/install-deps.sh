@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs, idempotently: Debian packages for the real
+# clients (docker engine, skopeo, podman) and the OCI conformance suite.
+# Already-installed pieces are skipped, so a second run costs a few seconds.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=lib.sh
+. "$here/lib.sh"
+
+export DEBIAN_FRONTEND=noninteractive
+
+# command → Debian package. --no-install-recommends keeps out needrestart, criu,
+# buildah and friends, none of which a push/pull test uses.
+declare -A need=(
+	[dockerd]=docker.io
+	[skopeo]=skopeo
+	[podman]=podman
+	[jq]=jq
+	[curl]=curl
+	[ip]=iproute2
+	[python3]=python3
+	[git]=git
+)
+missing=()
+for cmd in "${!need[@]}"; do
+	command -v "$cmd" >/dev/null 2>&1 || missing+=("${need[$cmd]}")
+done
+if ((${#missing[@]})); then
+	log "apt-get install ${missing[*]}"
+	apt-get update -qq >/dev/null
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+	log "Debian packages already present"
+fi
+# docker.io ships its own client in /usr/bin; a newer client elsewhere on PATH is fine
+# (it negotiates the API version down), so no client is forced here.
+for cmd in "${!need[@]}"; do
+	command -v "$cmd" >/dev/null 2>&1 || die "$cmd still missing after apt-get"
+done
+
+# The conformance suite: a `main` package, installed as $GOBIN/conformance.
+CONFORMANCE_MODULE=github.com/opencontainers/distribution-spec/conformance
+CONFORMANCE_VERSION=v0.0.0-20260831232431-97274622c111
+gobin=$(go env GOBIN)
+[[ -n $gobin ]] || gobin="$(go env GOPATH)/bin"
+stamp="$gobin/.berth-conformance-version"
+if [[ -x $gobin/conformance && -f $stamp && $(cat "$stamp") == "$CONFORMANCE_VERSION" ]]; then
+	log "conformance $CONFORMANCE_VERSION already installed"
+else
+	log "go install $CONFORMANCE_MODULE@$CONFORMANCE_VERSION"
+	GOFLAGS=-buildvcs=false go install "$CONFORMANCE_MODULE@$CONFORMANCE_VERSION"
+	echo "$CONFORMANCE_VERSION" >"$stamp"
+fi
+log "conformance binary: $gobin/conformance"

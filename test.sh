@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# The one test command: installs what the tests need, starts a private Docker engine,
+# runs vet, unit tests, end-to-end tests with real clients and the OCI conformance
+# suite, stops everything it started and exits non-zero on any failure.
+#
+# Knobs (all optional):
+#   BERTH_TEST_RACE=1        run unit tests with -race (slower on 2 cores)
+#   BERTH_TEST_SKIP_INSTALL=1  skip apt-get/go install (when you know they are there)
+#   BERTH_TEST_KEEP=1        keep the temporary directory (logs, conformance report)
+#   BERTH_TEST_ONLY="vet unit e2e conformance"  run a subset of the test phases
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")"
+root=$(pwd)
+# shellcheck source=scripts/lib.sh
+. "$root/scripts/lib.sh"
+
+export GOFLAGS="${GOFLAGS:--buildvcs=false}"
+tmp=$(mktemp -d /tmp/berth-test.XXXXXX)
+docker_dir="$tmp/docker"
+docker_started=0
+declare -a phase_names=() phase_secs=() phase_results=()
+failed=0
+
+cleanup() {
+	local rc=$?
+	if ((docker_started)); then
+		"$root/scripts/dockerd.sh" stop "$docker_dir" || true
+	fi
+	if [[ ${BERTH_TEST_KEEP:-} == 1 ]]; then
+		echo "kept $tmp"
+	else
+		rm -rf "$tmp"
+	fi
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+wanted() {
+	[[ -z ${BERTH_TEST_ONLY:-} ]] || [[ " $BERTH_TEST_ONLY " == *" $1 "* ]]
+}
+
+# phase NAME CMD...: runs CMD under a banner, records its duration and result, and
+# keeps going so one run reports every broken phase.
+phase() {
+	local name=$1 start rc=0
+	shift
+	section "$name"
+	start=$(date +%s)
+	"$@" || rc=$?
+	phase_names+=("$name")
+	phase_secs+=($(($(date +%s) - start)))
+	if ((rc == 0)); then
+		phase_results+=(ok)
+	else
+		phase_results+=("FAILED (exit $rc)")
+		failed=1
+	fi
+	return "$rc"
+}
+
+summary() {
+	section "summary"
+	local i
+	for i in "${!phase_names[@]}"; do
+		printf '  %-14s %5ss  %s\n' "${phase_names[$i]}" "${phase_secs[$i]}" "${phase_results[$i]}"
+	done
+}
+
+install_deps() {
+	if [[ ${BERTH_TEST_SKIP_INSTALL:-} == 1 ]]; then
+		echo "skipped (BERTH_TEST_SKIP_INSTALL=1)"
+		return 0
+	fi
+	"$root/scripts/install-deps.sh"
+	"$root/scripts/ecr-hosts.sh" install
+}
+
+start_docker() {
+	local line
+	line=$("$root/scripts/dockerd.sh" start "$docker_dir") || return 1
+	docker_started=1
+	export "${line?}"
+	docker version --format 'docker client {{.Client.Version}}, engine {{.Server.Version}}'
+}
+
+vet() {
+	local unformatted
+	unformatted=$(gofmt -l cmd internal test 2>/dev/null || true)
+	if [[ -n $unformatted ]]; then
+		echo "gofmt -l reports unformatted files:"
+		echo "$unformatted"
+		return 1
+	fi
+	go vet ./... && go vet -tags e2e ./test/e2e/...
+}
+
+unit() {
+	local args=(-count=1)
+	[[ ${BERTH_TEST_RACE:-} == 1 ]] && args+=(-race)
+	go test "${args[@]}" ./...
+}
+
+build() {
+	go build -o "$tmp/berth" ./cmd/berth && ls -l "$tmp/berth"
+}
+
+e2e() {
+	BERTH_BIN="$tmp/berth" BERTH_E2E_REQUIRE_TOOLS=1 \
+		go test -tags e2e -count=1 -timeout 25m -v ./test/e2e/... 2>&1 | tee "$tmp/e2e.log"
+	return "${PIPESTATUS[0]}"
+}
+
+conformance() {
+	"$root/scripts/conformance.sh" "$tmp/berth" "$tmp/conformance"
+}
+
+# Setup failures are fatal: nothing after them can give a meaningful answer.
+phase install install_deps || { summary; exit 1; }
+if wanted e2e; then
+	phase dockerd start_docker || { summary; exit 1; }
+fi
+if wanted vet; then phase vet vet || true; fi
+if wanted unit; then phase unit unit || true; fi
+if wanted e2e || wanted conformance; then
+	phase build build || { summary; exit 1; }
+	if wanted e2e; then phase e2e e2e || true; fi
+	if wanted conformance; then phase conformance conformance || true; fi
+fi
+summary
+exit "$failed"
