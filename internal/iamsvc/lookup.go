@@ -1,10 +1,8 @@
 package iamsvc
 
 import (
-	"crypto/sha256"
 	"crypto/subtle"
 	"strings"
-	"time"
 
 	"github.com/berth-dev/berth/internal/apierr"
 	"github.com/berth-dev/berth/internal/arn"
@@ -22,38 +20,10 @@ func constantTimeEqual(a, b string) bool {
 	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
 }
 
-// Credential is what an access key id resolves to. It holds a decrypted
-// secret: never log it (String redacts).
-type Credential struct {
-	Principal *auth.Principal // shared; callers must not modify it
-	Session   bool
-	Expires   time.Time // sessions only
-	secret    string
-	tokenHash []byte
-}
-
-func (c *Credential) String() string { return "credential for " + c.Principal.ARN }
-
-// Secret is the secret access key, for SigV4 verification.
-func (c *Credential) Secret() string { return c.secret }
-
-// CheckSecret compares secret with the key's in constant time.
-func (c *Credential) CheckSecret(secret string) bool { return constantTimeEqual(c.secret, secret) }
-
-// CheckSessionToken reports whether token is the session's token. Long-term
-// keys accept only the empty token.
-func (c *Credential) CheckSessionToken(token string) bool {
-	if !c.Session {
-		return token == ""
-	}
-	sum := sha256.Sum256([]byte(token))
-	return subtle.ConstantTimeCompare(sum[:], c.tokenHash) == 1
-}
-
 // ResolveAccessKey finds the principal behind an AKIA (long-term) or ASIA
 // (session) key id. Unknown or inactive keys → InvalidCredentials; expired
 // sessions → ExpiredToken.
-func (s *Service) ResolveAccessKey(id string) (*Credential, error) {
+func (s *Service) ResolveAccessKey(id string) (*auth.Credential, error) {
 	st, done := s.read()
 	defer done()
 	if k, ok := st.keys[id]; ok {
@@ -64,7 +34,7 @@ func (s *Service) ResolveAccessKey(id string) (*Credential, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &Credential{Principal: p, secret: k.secret}, nil
+		return auth.NewLongTermCredential(p, k.secret), nil
 	}
 	if sess, ok := st.sessions[id]; ok {
 		if !s.now().Before(sess.Expires) {
@@ -74,7 +44,7 @@ func (s *Service) ResolveAccessKey(id string) (*Credential, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &Credential{Principal: p, Session: true, Expires: sess.Expires, secret: sess.secret, tokenHash: sess.TokenHash}, nil
+		return auth.NewSessionCredential(p, sess.secret, sess.TokenHash, sess.Expires), nil
 	}
 	return nil, apierr.New(apierr.InvalidCredentials, MsgInvalidToken)
 }
@@ -138,7 +108,7 @@ func (s *Service) PrincipalForCredential(id string) (*auth.Principal, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := *c.Principal
+	p := *c.Principal()
 	p.AccessKeyID = "" // the request carried a token, not this key
 	return &p, nil
 }
