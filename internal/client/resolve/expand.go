@@ -267,4 +267,3 @@ func (x *Expander) walk(ctx context.Context, n *yaml.Node, file string) error {
 	}
 	return nil
 }
-
