@@ -1,5 +1,7 @@
 package iam
 
+import "strings"
+
 // statement is the compiled form of one policy statement.
 type statement struct {
 	index int
@@ -29,7 +31,8 @@ func compileStatement(st *statement, rs *rawStatement, vars bool) error {
 	st.notAction = rs.notAction
 	st.actions = make([]glob, len(rs.actions))
 	for i, a := range rs.actions {
-		st.actions[i] = compileGlob(a, true, false)
+		// Lower-cased once here so that Evaluate compares bytes, not folds.
+		st.actions[i] = compileGlob(strings.ToLower(a), true, false)
 	}
 	if rs.resources == nil {
 		st.anyResource = true
@@ -57,9 +60,20 @@ func compileStatement(st *statement, rs *rawStatement, vars bool) error {
 	return nil
 }
 
+// matchAction takes the request action already lower-cased.
 func (st *statement) matchAction(action string) bool {
 	for i := range st.actions {
-		if st.actions[i].match(action, true, nil) {
+		g := &st.actions[i]
+		var ok bool
+		switch {
+		case g.plain:
+			ok = g.exact == action
+		case g.prefix:
+			ok = strings.HasPrefix(action, g.exact)
+		default:
+			ok = g.match(action, false, nil)
+		}
+		if ok {
 			return !st.notAction
 		}
 	}

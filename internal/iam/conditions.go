@@ -318,7 +318,7 @@ func (c *condition) matchValue(v string, ec *evalCtx) bool {
 			}
 		}
 	case opDateEquals, opDateLessThan, opDateLessThanEquals, opDateGreaterThan, opDateGreaterThanEquals:
-		t, ok := parseDate(v)
+		t, ok := ec.parseTime(v)
 		if !ok {
 			return false
 		}
@@ -338,11 +338,10 @@ func (c *condition) matchValue(v string, ec *evalCtx) bool {
 			}
 		}
 	case opIPAddress:
-		a, err := netip.ParseAddr(strings.TrimSpace(v))
-		if err != nil {
+		a, ok := ec.parseIP(v)
+		if !ok {
 			return false
 		}
-		a = a.Unmap()
 		for i := range c.vals {
 			if c.vals[i].pfx.Contains(a) {
 				return true

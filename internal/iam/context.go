@@ -1,6 +1,10 @@
 package iam
 
-import "strings"
+import (
+	"net/netip"
+	"strings"
+	"time"
+)
 
 type keyKind uint8
 
@@ -55,6 +59,31 @@ func compileKey(name string) keyRef {
 type evalCtx struct {
 	req     *Request
 	scratch [1]string
+
+	// The same request value (aws:SourceIp, aws:CurrentTime) is usually
+	// tested by many statements; parse it once.
+	ipText   string
+	ip       netip.Addr
+	ipOK     bool
+	timeText string
+	time     time.Time
+	timeOK   bool
+}
+
+func (ec *evalCtx) parseIP(s string) (netip.Addr, bool) {
+	if ec.ipText != s || s == "" {
+		a, err := netip.ParseAddr(strings.TrimSpace(s))
+		ec.ipText, ec.ip, ec.ipOK = s, a.Unmap(), err == nil
+	}
+	return ec.ip, ec.ipOK
+}
+
+func (ec *evalCtx) parseTime(s string) (time.Time, bool) {
+	if ec.timeText != s || s == "" {
+		ec.time, ec.timeOK = parseDate(s)
+		ec.timeText = s
+	}
+	return ec.time, ec.timeOK
 }
 
 // values returns the request's values for a key and whether it is present.

@@ -168,32 +168,33 @@ func Evaluate(req *Request) Decision {
 	}
 	ec := evalCtx{req: req}
 	p := &req.Principal
+	lowered := strings.ToLower(action) // patterns are compiled lower-case
 	hasIdentity := p.Type != PrincipalRoot && p.Type != PrincipalService && p.Type != PrincipalAnonymous
 
 	var id, bd, ss, rs scanResult
 	one := [1]*Policy{}
 	if hasIdentity {
-		id = scan(req.IdentityPolicies, action, resource, &ec)
+		id = scan(req.IdentityPolicies, lowered, resource, &ec)
 		if id.deny.found() {
 			return denied(ExplicitDenyIdentity, id.deny, SourceIdentity)
 		}
 	}
 	if req.ResourcePolicy != nil {
 		one[0] = req.ResourcePolicy
-		rs = scan(one[:], action, resource, &ec)
+		rs = scan(one[:], lowered, resource, &ec)
 		if rs.deny.found() {
 			return denied(ExplicitDenyResource, rs.deny, SourceResource)
 		}
 	}
 	if hasIdentity && req.Boundary != nil {
 		one[0] = req.Boundary
-		bd = scan(one[:], action, resource, &ec)
+		bd = scan(one[:], lowered, resource, &ec)
 		if bd.deny.found() {
 			return denied(ExplicitDenyBoundary, bd.deny, SourceBoundary)
 		}
 	}
 	if hasIdentity && len(req.SessionPolicies) > 0 {
-		ss = scan(req.SessionPolicies, action, resource, &ec)
+		ss = scan(req.SessionPolicies, lowered, resource, &ec)
 		if ss.deny.found() {
 			return denied(ExplicitDenySession, ss.deny, SourceSession)
 		}

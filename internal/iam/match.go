@@ -26,12 +26,14 @@ type varRef struct {
 	hasDef bool
 }
 
-// glob is a compiled pattern. Plain patterns (no wildcards, no variables)
-// compare with == / EqualFold and never touch tokens.
+// glob is a compiled pattern. The common shapes (plain text, "*",
+// "prefix*") are recognised at compile time and never touch tokens.
 type glob struct {
-	plain bool
-	exact string
-	toks  []token
+	plain  bool // exact holds the whole pattern
+	any    bool // "*"
+	prefix bool // exact holds the text before a single trailing "*"
+	exact  string
+	toks   []token
 }
 
 // compileGlob compiles s. wildcards makes * and ? special (StringLike, Arn*,
@@ -80,6 +82,12 @@ func compileGlob(s string, wildcards, vars bool) glob {
 		i++
 	}
 	flush()
+	switch {
+	case len(toks) == 1 && toks[0].kind == tokStar:
+		return glob{any: true}
+	case len(toks) == 2 && toks[0].kind == tokLiteral && toks[1].kind == tokStar:
+		return glob{prefix: true, exact: toks[0].lit}
+	}
 	return glob{toks: toks}
 }
 
@@ -109,12 +117,21 @@ func (g *glob) hasVars() bool {
 // match reports whether s matches. A variable whose key is missing (and has
 // no default) makes the pattern fail, as in AWS.
 func (g *glob) match(s string, fold bool, ec *evalCtx) bool {
-	if g.plain {
+	switch {
+	case g.plain:
 		if fold {
 			return strings.EqualFold(s, g.exact)
 		}
 		return s == g.exact
+	case g.any:
+		return true
+	case g.prefix:
+		return hasPrefix(s, g.exact, fold)
 	}
+	return g.matchTokens(s, fold, ec)
+}
+
+func (g *glob) matchTokens(s string, fold bool, ec *evalCtx) bool {
 	toks := g.toks
 	ti, si := 0, 0
 	starTi, starSi := -1, 0

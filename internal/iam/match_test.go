@@ -49,10 +49,10 @@ func TestResourceMatching(t *testing.T) {
 		{"arn:aws:ecr:*:111111111111:repository/*", repoA, true},
 		{"arn:aws:ecr:*:111111111111:repository/*", repoB, false},
 		{"arn:aws:ecr:eu-west-?:*:repository/app", repoA, true},
-		{"arn:aws:ecr:*:*:*", "arn:aws:ecr:eu-west-2:1:repository/a/b:c", true},      // last field spans ':' and '/'
+		{"arn:aws:ecr:*:*:*", "arn:aws:ecr:eu-west-2:1:repository/a/b:c", true}, // last field spans ':' and '/'
 		{"arn:aws:*:eu-west-2:111111111111:*", "arn:aws:ecr:eu-west-2:111111111111:repository/x", true},
 		{"arn:aws:e*2:111111111111:repository/x", "arn:aws:ecr:eu-west-2:111111111111:repository/x", false}, // * stays inside a field
-		{"arn:aws:ecr:*", repoA, true},                                                        // short pattern: last field spans the rest
+		{"arn:aws:ecr:*", repoA, true},                                                                      // short pattern: last field spans the rest
 		{"arn:aws:ecr:eu-west-2:111111111111:repository/team-*", "arn:aws:ecr:eu-west-2:111111111111:repository/team-a/nested", true},
 		{"arn:aws:ecr:*:*:repository/${aws:username}/*", "arn:aws:ecr:eu-west-2:1:repository/alice/app", true},
 		{"arn:aws:ecr:*:*:repository/${aws:username}/*", "arn:aws:ecr:eu-west-2:1:repository/bob/app", false},
