@@ -3,6 +3,7 @@ package sigv4
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -189,5 +190,34 @@ func TestKeyCacheIsBounded(t *testing.T) {
 	}
 	if err := v.Verify(req, p, testSecret, HashHex([]byte(ecrBody))); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestVerifierConcurrent exercises the key cache under eviction pressure; run with -race.
+func TestVerifierConcurrent(t *testing.T) {
+	v := NewVerifier(WithClock(fixedClock(t0)), WithKeyCacheSize(2))
+	req := signedECRRequest(t, "", t0)
+	p, _ := Parse(req)
+	hash := HashHex([]byte(ecrBody))
+	errs := make(chan error, 8)
+	for g := range 8 {
+		go func() {
+			for i := range 50 {
+				if err := v.Verify(req, p, testSecret, hash); err != nil {
+					errs <- err
+					return
+				}
+				if err := v.Verify(req, p, fmt.Sprintf("other-%d-%d", g, i), hash); !errors.Is(err, ErrSignatureMismatch) {
+					errs <- fmt.Errorf("wrong secret: %v", err)
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
 	}
 }
