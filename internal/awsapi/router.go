@@ -1,0 +1,288 @@
+// Package awsapi is the front door of the AWS-compatible APIs: it caps and
+// reads the body, authenticates the SigV4 signature, and dispatches to the
+// service handler by X-Amz-Target (JSON 1.1: ECR, SSM, Secrets Manager) or by
+// Action= with the signing service (Query: IAM, STS). Handlers return values
+// and errors; this package is the only place that writes AWS responses, so
+// every error takes its protocol's shape through apierr.
+package awsapi
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/berth-dev/berth/internal/apierr"
+	"github.com/berth-dev/berth/internal/auth"
+	"github.com/berth-dev/berth/internal/awsapi/protocol"
+)
+
+// Call is one authenticated AWS API request as handlers see it.
+type Call struct {
+	RequestID string
+	Principal *auth.Principal
+	Region    string // from the SigV4 credential scope
+	Service   string // signing name from the credential scope (ecr, iam, sts, ssm, secretsmanager)
+	Operation string
+	Body      []byte          // JSON 1.1 body ({} when empty)
+	Query     protocol.Values // Query protocol parameters
+	Info      auth.RequestInfo
+	Host      string // r.Host, for URLs berth hands back (proxyEndpoint, presigned links)
+	Scheme    string // http or https
+}
+
+// Handler serves one operation. For JSON services the result is encoded as
+// the JSON body; for Query services it becomes the <OpResult> element (nil
+// means no Result element).
+type Handler func(ctx context.Context, c *Call) (any, error)
+
+// SigV4Authenticator verifies a signed request whose body has been read.
+type SigV4Authenticator interface {
+	VerifySigV4(ctx context.Context, r *http.Request, body []byte) (*auth.SigV4Result, error)
+}
+
+type queryService struct {
+	namespace string
+	version   string
+	actions   map[string]Handler
+}
+
+type jsonService struct {
+	signingName string
+	ops         map[string]Handler
+}
+
+// Router dispatches AWS API calls. Register everything before serving.
+type Router struct {
+	authn SigV4Authenticator
+	log   *slog.Logger
+	now   func() time.Time
+	json  map[string]*jsonService  // target prefix → service
+	query map[string]*queryService // signing name → service
+}
+
+// NewRouter builds an empty router.
+func NewRouter(authn SigV4Authenticator, log *slog.Logger) *Router {
+	return &Router{authn: authn, log: log, now: time.Now, json: map[string]*jsonService{}, query: map[string]*queryService{}}
+}
+
+// HandleJSON registers op under an X-Amz-Target prefix (e.g.
+// "AmazonEC2ContainerRegistry_V20150921") whose calls are signed for signingName.
+func (rt *Router) HandleJSON(targetPrefix, signingName, op string, h Handler) {
+	s := rt.json[targetPrefix]
+	if s == nil {
+		s = &jsonService{signingName: signingName, ops: map[string]Handler{}}
+		rt.json[targetPrefix] = s
+	}
+	s.ops[op] = h
+}
+
+// HandleQuery registers a Query action for the service signed as signingName
+// (iam, sts), answering in namespace.
+func (rt *Router) HandleQuery(signingName, namespace, version, action string, h Handler) {
+	s := rt.query[signingName]
+	if s == nil {
+		s = &queryService{namespace: namespace, version: version, actions: map[string]Handler{}}
+		rt.query[signingName] = s
+	}
+	s.actions[action] = h
+}
+
+// IsAWSRequest reports whether r is meant for the AWS APIs rather than /v2/.
+func IsAWSRequest(r *http.Request) bool {
+	if r.URL.Path != "/" {
+		return false
+	}
+	if r.Header.Get("X-Amz-Target") != "" {
+		return true
+	}
+	if r.Method == http.MethodPost && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+		return true
+	}
+	return r.Method == http.MethodGet && r.URL.Query().Get("Action") != ""
+}
+
+func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	reqID := protocol.NewRequestID()
+	if target := r.Header.Get("X-Amz-Target"); target != "" {
+		rt.serveJSON(w, r, reqID, target)
+		return
+	}
+	rt.serveQuery(w, r, reqID)
+}
+
+func (rt *Router) serveJSON(w http.ResponseWriter, r *http.Request, reqID, target string) {
+	fail := func(err error) {
+		status, typ, msg := apierr.JSON(err)
+		rt.logFailure(r, reqID, err, status)
+		protocol.WriteJSONError(w, reqID, status, typ, msg)
+	}
+	if r.Method != http.MethodPost {
+		fail(apierr.New(apierr.InvalidAction, "AWS JSON 1.1 calls are POST /"))
+		return
+	}
+	body, err := readBody(r)
+	if err != nil {
+		fail(err)
+		return
+	}
+	prefix, op, ok := protocol.ParseTarget(target)
+	svc := rt.json[prefix]
+	if !ok || svc == nil {
+		fail(apierr.New(apierr.InvalidAction, "Unknown target %q", target))
+		return
+	}
+	res, err := rt.authn.VerifySigV4(r.Context(), r, body)
+	if err != nil {
+		fail(err)
+		return
+	}
+	if err := res.Parsed.CheckService(svc.signingName); err != nil {
+		fail(apierr.New(apierr.SignatureMismatch, "%s", err.Error()))
+		return
+	}
+	h := svc.ops[op]
+	if h == nil {
+		fail(apierr.New(apierr.InvalidAction, "Operation %s is not supported by berth", op))
+		return
+	}
+	if len(body) == 0 {
+		body = []byte("{}")
+	}
+	call := rt.newCall(r, reqID, res, op)
+	call.Body = body
+	out, err := h(auth.WithPrincipal(r.Context(), res.Principal), call)
+	if err != nil {
+		fail(err)
+		return
+	}
+	if out == nil {
+		out = struct{}{}
+	}
+	protocol.WriteJSON(w, reqID, out)
+}
+
+func (rt *Router) serveQuery(w http.ResponseWriter, r *http.Request, reqID string) {
+	namespace := "https://iam.amazonaws.com/doc/2010-05-08/"
+	fail := func(err error) {
+		status, code, msg := apierr.Query(err)
+		rt.logFailure(r, reqID, err, status)
+		protocol.WriteQueryError(w, namespace, reqID, status, code, msg)
+	}
+	body, err := readBody(r)
+	if err != nil {
+		fail(err)
+		return
+	}
+	values, err := protocol.ParseQuery(r, body)
+	if err != nil {
+		fail(apierr.New(apierr.SerializationException, "%s", err.Error()))
+		return
+	}
+	// The signing service picks the API: IAM and STS share the Query protocol
+	// and berth serves both on "/". Fall back to the Version parameter when the
+	// request is unsigned so the error at least has the right namespace.
+	svcName := signingService(r)
+	if svcName == "" && values.Get("Version") == "2011-06-15" {
+		svcName = "sts"
+	}
+	if svc := rt.query[svcName]; svc != nil {
+		namespace = svc.namespace
+	}
+	res, err := rt.authn.VerifySigV4(r.Context(), r, body)
+	if err != nil {
+		fail(err)
+		return
+	}
+	svc := rt.query[res.Service]
+	if svc == nil {
+		fail(apierr.New(apierr.InvalidAction, "Credential should be scoped to a service berth serves with the Query protocol (iam, sts), not '%s'.", res.Service))
+		return
+	}
+	action := values.Get("Action")
+	h := svc.actions[action]
+	if h == nil {
+		fail(apierr.New(apierr.InvalidAction, "Could not find operation %s for version %s", action, values.Get("Version")))
+		return
+	}
+	call := rt.newCall(r, reqID, res, action)
+	call.Query = values
+	out, err := h(auth.WithPrincipal(r.Context(), res.Principal), call)
+	if err != nil {
+		fail(err)
+		return
+	}
+	protocol.WriteQuery(w, action, svc.namespace, reqID, out)
+}
+
+func (rt *Router) newCall(r *http.Request, reqID string, res *auth.SigV4Result, op string) *Call {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return &Call{
+		RequestID: reqID,
+		Principal: res.Principal,
+		Region:    res.Region,
+		Service:   res.Service,
+		Operation: op,
+		Info:      RequestInfo(r, rt.now()),
+		Host:      r.Host,
+		Scheme:    scheme,
+	}
+}
+
+// RequestInfo extracts what policy conditions may ask about r. X-Forwarded-For
+// is deliberately ignored: trusting it would let any client pick its aws:SourceIp.
+func RequestInfo(r *http.Request, now time.Time) auth.RequestInfo {
+	ip := r.RemoteAddr
+	if h, _, err := net.SplitHostPort(ip); err == nil {
+		ip = h
+	}
+	return auth.RequestInfo{SourceIP: ip, Secure: r.TLS != nil, Now: now}
+}
+
+func signingService(r *http.Request) string {
+	h := r.Header.Get("Authorization")
+	i := strings.Index(h, "Credential=")
+	if i < 0 {
+		h = r.URL.Query().Get("X-Amz-Credential")
+	} else {
+		h = h[i+len("Credential="):]
+	}
+	parts := strings.SplitN(h, "/", 5)
+	if len(parts) < 4 {
+		return ""
+	}
+	return parts[3]
+}
+
+func readBody(r *http.Request) ([]byte, error) {
+	if r.ContentLength > protocol.MaxJSONBody {
+		return nil, apierr.New(apierr.PayloadTooLarge, "Request body exceeds %d bytes", protocol.MaxJSONBody)
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, protocol.MaxJSONBody+1))
+	if err != nil {
+		return nil, apierr.Wrap(apierr.SerializationException, err, "could not read the request body")
+	}
+	if len(body) > protocol.MaxJSONBody {
+		return nil, apierr.New(apierr.PayloadTooLarge, "Request body exceeds %d bytes", protocol.MaxJSONBody)
+	}
+	return body, nil
+}
+
+func (rt *Router) logFailure(r *http.Request, reqID string, err error, status int) {
+	if rt.log == nil {
+		return
+	}
+	level := slog.LevelInfo
+	var e *apierr.Error
+	if !errors.As(err, &e) || status >= 500 {
+		level = slog.LevelError
+	}
+	rt.log.Log(r.Context(), level, "aws api error", "request_id", reqID, "target", r.Header.Get("X-Amz-Target"), "status", status, "err", err.Error())
+}
