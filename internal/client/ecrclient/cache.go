@@ -161,3 +161,19 @@ func (c Cache) write(all map[string]CacheEntry) error {
 	}
 	return dockercfg.WriteFileAtomic(c.Path, append(data, '\n'))
 }
+
+// Hosts returns the registry hosts (from proxyEndpoint) of entries still
+// valid at now.
+func (c Cache) Hosts(now time.Time) []string {
+	all, err := c.Load()
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, e := range all {
+		if e.ProxyEndpoint != "" && e.ExpiresAt.After(now) {
+			out = append(out, dockercfg.HostOf(e.ProxyEndpoint))
+		}
+	}
+	return out
+}

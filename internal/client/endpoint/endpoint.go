@@ -265,6 +265,9 @@ func (r *Resolver) Resolve(hostOrURL string) (Target, error) {
 	if host == "" {
 		return Target{}, errors.New("empty registry host")
 	}
+	if !validHost(host) {
+		return Target{}, fmt.Errorf("%q is not a registry host (want host[:port])", host)
+	}
 	if host == "docker.io" || host == "index.docker.io" {
 		host = "registry-1.docker.io"
 	}
@@ -387,3 +390,15 @@ func isThirdParty(hostname string) bool {
 
 // HostMatches reports whether hostOrURL names this target's host.
 func (t Target) HostMatches(hostOrURL string) bool { return dockercfg.HostOf(hostOrURL) == t.Host }
+
+func validHost(h string) bool {
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '-', c == '.', c == ':', c == '[', c == ']', c == '_':
+		default:
+			return false
+		}
+	}
+	return true
+}
