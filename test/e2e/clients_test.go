@@ -62,10 +62,12 @@ func podmanEnv(t testing.TB) []string {
 	writeFile(t, storage, "[storage]\ndriver = \"vfs\"\nrunroot = \""+filepath.Join(dir, "run")+"\"\ngraphroot = \""+filepath.Join(dir, "graph")+"\"\n")
 	containers := filepath.Join(dir, "containers.conf")
 	writeFile(t, containers, "[engine]\ncgroup_manager = \"cgroupfs\"\nevents_logger = \"file\"\nevents_logfile_path = \""+filepath.Join(dir, "events.log")+"\"\n")
+	auth := filepath.Join(dir, "auth.json")
+	writeFile(t, auth, "{}\n")
 	return []string{
 		"CONTAINERS_STORAGE_CONF=" + storage,
 		"CONTAINERS_CONF=" + containers,
-		"REGISTRY_AUTH_FILE=" + filepath.Join(dir, "auth.json"),
+		"REGISTRY_AUTH_FILE=" + auth,
 	}
 }
 
@@ -147,4 +149,20 @@ func buildRootfsTar(t testing.TB, nonce string) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// expectAuthRefusal fails the test unless a client command failed and its output
+// says the registry wanted credentials (and not, say, that the client was broken).
+func expectAuthRefusal(t testing.TB, what, output string, err error) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("%s succeeded without valid credentials:\n%s", what, output)
+	}
+	lower := strings.ToLower(output)
+	for _, s := range []string{"unauthorized", "authentication required", "no basic auth credentials", "401", "invalid username/password"} {
+		if strings.Contains(lower, s) {
+			return
+		}
+	}
+	t.Fatalf("%s failed, but not because of credentials:\n%s", what, output)
 }

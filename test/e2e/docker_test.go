@@ -41,14 +41,11 @@ func TestDockerPushPull(t *testing.T) {
 
 	t.Run("push without login is refused", func(t *testing.T) {
 		out, errOut, err := d.Run("push", base)
-		if err == nil {
-			t.Fatalf("anonymous push succeeded:\n%s%s", out, errOut)
-		}
+		expectAuthRefusal(t, "anonymous docker push", out+errOut, err)
 	})
 	t.Run("login with a wrong secret is refused", func(t *testing.T) {
-		if out, err := d.Login(b.Addr, RootAccessKeyID, "wrong-secret"); err == nil {
-			t.Fatalf("docker login with a wrong secret succeeded:\n%s", out)
-		}
+		out, err := d.Login(b.Addr, RootAccessKeyID, "wrong-secret")
+		expectAuthRefusal(t, "docker login with a wrong secret", out, err)
 	})
 	if out, err := d.Login(b.Addr, RootAccessKeyID, RootSecretAccessKey); err != nil {
 		t.Fatalf("docker login: %v\n%s", err, out)
@@ -155,4 +152,3 @@ func TestDockerECRHostsPlainHTTP(t *testing.T) {
 		}
 	}
 }
-
