@@ -4,18 +4,229 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/berth-dev/berth/internal/ecrhost"
+	"github.com/berth-dev/berth/internal/httpx"
+	"github.com/berth-dev/berth/internal/images"
+	"github.com/berth-dev/berth/internal/ocireg"
+	"github.com/berth-dev/berth/internal/storage"
+	"github.com/berth-dev/berth/internal/storage/fsblob"
+	"github.com/berth-dev/berth/internal/storage/sqlmeta"
 )
 
-// Run serves until ctx is cancelled. (Skeleton: the registry-core work fills in the wiring.)
-func Run(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) error {
-	srv := &http.Server{Addr: cfg.Addr, Handler: http.NotFoundHandler()}
-	go func() { <-ctx.Done(); _ = srv.Close() }()
-	err := srv.ListenAndServe()
-	if err == http.ErrServerClosed {
-		return nil
+// Server is a running berth minus its listener, so tests can serve Handler
+// in-process.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	creds   RootCredentials
+	blobs   storage.BlobStore
+	meta    storage.MetaStore
+	images  *images.Service
+	handler http.Handler
+
+	stopCleanup context.CancelFunc
+	cleanupDone chan struct{}
+	closeOnce   sync.Once
+}
+
+// New opens storage under cfg.DataDir (blobs/ via fsblob, berth.db via
+// sqlmeta), loads or generates the root credentials and builds the handler.
+// Close releases everything.
+func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
 	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	creds, err := loadRootCredentials(cfg)
+	if err != nil {
+		return nil, err
+	}
+	blobs, err := fsblob.New(filepath.Join(cfg.DataDir, "blobs"))
+	if err != nil {
+		return nil, err
+	}
+	meta, err := sqlmeta.Open(ctx, filepath.Join(cfg.DataDir, "berth.db"))
+	if err != nil {
+		return nil, err
+	}
+	img, err := images.New(blobs, meta, images.WithMaxManifestBytes(cfg.MaxManifestBytes), images.WithLogger(log))
+	if err != nil {
+		meta.Close()
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: log, creds: creds, blobs: blobs, meta: meta, images: img}
+	if s.handler, err = s.buildHandler(); err != nil {
+		meta.Close()
+		return nil, err
+	}
+	cctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s.stopCleanup, s.cleanupDone = cancel, make(chan struct{})
+	go s.cleanupLoop(cctx)
+	return s, nil
+}
+
+// buildHandler is the one place that decides which component serves which
+// request. Later work plugs in here: the identity authenticator/authorizer
+// and the AWS APIs.
+func (s *Server) buildHandler() (http.Handler, error) {
+	account := s.cfg.AccountID
+	// Interim auth: root credentials only (see rootauth.go). The identity
+	// work swaps in auth.Authenticator and the IAM authorizer here.
+	var authn ocireg.Authenticator = newRootAuthenticator(s.creds, account)
+	var authz ocireg.Authorizer = rootAuthorizer{account: account}
+
+	registry, err := ocireg.New(ocireg.Deps{
+		Images:        s.images,
+		Authenticator: authn,
+		Authorizer:    authz,
+		Default:       ecrhost.Registry{Account: account, Region: s.cfg.Region},
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	// AWS APIs (ECR, IAM, STS, SSM, Secrets Manager): POST / with
+	// X-Amz-Target (JSON 1.1) or Action= (Query). Mounted here by the AWS
+	// API work; until then everything outside /v2/ is 404.
+	var awsAPI http.Handler = http.NotFoundHandler()
+
+	ids, err := httpx.NewIDGenerator()
+	if err != nil {
+		return nil, err
+	}
+	root := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if isRegistryPath(r.URL.Path) {
+			registry.ServeHTTP(w, r)
+			return
+		}
+		awsAPI.ServeHTTP(w, r)
+	})
+	return httpx.Middleware(root, s.log, ids), nil
+}
+
+func isRegistryPath(p string) bool { return p == "/v2" || strings.HasPrefix(p, "/v2/") }
+
+// Handler serves every berth API.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Images is the registry domain service (for in-process tests and tools).
+func (s *Server) Images() *images.Service { return s.images }
+
+// RootCredentials returns the operator's credentials.
+func (s *Server) RootCredentials() RootCredentials { return s.creds }
+
+// Close stops background work and closes storage.
+func (s *Server) Close() error {
+	var err error
+	s.closeOnce.Do(func() {
+		s.stopCleanup()
+		<-s.cleanupDone
+		err = s.meta.Close()
+	})
 	return err
+}
+
+// cleanupLoop removes upload sessions idle for longer than UploadTTL.
+func (s *Server) cleanupLoop(ctx context.Context) {
+	defer close(s.cleanupDone)
+	interval := min(max(s.cfg.UploadTTL/4, time.Second), 15*time.Minute)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		n, err := s.images.CleanupUploads(ctx, time.Now().Add(-s.cfg.UploadTTL))
+		if err != nil && ctx.Err() == nil {
+			s.log.Warn("upload cleanup", "err", err)
+		} else if n > 0 {
+			s.log.Info("removed abandoned uploads", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Run serves until ctx is cancelled, then shuts down gracefully.
+func Run(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) error {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s, err := New(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	cfg = s.cfg
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	scheme := "http"
+	if cfg.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("loading TLS certificate: %w", err)
+		}
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}})
+		scheme = "https"
+	}
+	s.printBanner(stdout, scheme, ln.Addr().String())
+	srv := &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		_ = srv.Close()
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func (s *Server) printBanner(w io.Writer, scheme, addr string) {
+	fmt.Fprintf(w, "berth listening on %s://%s (registry at /v2/, default account %s, region %s, data %s)\n",
+		scheme, addr, s.cfg.AccountID, s.cfg.Region, s.cfg.DataDir)
+	switch {
+	case s.creds.Generated:
+		fmt.Fprintf(w, "\nGenerated root credentials (stored in %s; shown only this once):\n", s.creds.Path)
+		fmt.Fprintf(w, "  AccessKeyId:     %s\n  SecretAccessKey: %s\n", s.creds.AccessKeyID, s.creds.SecretAccessKey)
+		fmt.Fprintf(w, "Log in with: docker login %s -u %s --password-stdin\n\n", addr, s.creds.AccessKeyID)
+	case s.creds.Path != "":
+		fmt.Fprintf(w, "root credentials: %s\n", s.creds.Path)
+	default:
+		fmt.Fprintf(w, "root credentials: from BERTH_ROOT_ACCESS_KEY_ID / BERTH_ROOT_SECRET_ACCESS_KEY\n")
+	}
 }
