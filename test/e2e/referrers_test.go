@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"slices"
 	"testing"
 
@@ -120,7 +121,7 @@ func TestReferrersRawAPI(t *testing.T) {
 		}
 	})
 	t.Run("artifactType filter", func(t *testing.T) {
-		idx, hdr := referrers(t, "?artifactType="+sbomType)
+		idx, hdr := referrers(t, "?artifactType="+url.QueryEscape(sbomType))
 		if !matches(idx.Manifests, sbom) {
 			t.Errorf("filtered referrers %+v, want only %s", idx.Manifests, sbom.Digest)
 		}
