@@ -72,7 +72,7 @@ func TestProtocol(t *testing.T) {
 		{name: "get empty stdin", args: []string{"get"}, stdin: "  \n", code: 1, stdout: ErrMissingURL},
 		{name: "get surfaces AWS error", args: []string{"get"}, stdin: "registry.corp.example",
 			minter: fakeMinter{err: &ecrclient.Error{Kind: ecrclient.KindAuth, Op: "GetAuthorizationToken", Endpoint: "https://berth.corp.example", Region: "us-east-1", Code: "AccessDeniedException", Message: "User: arn:aws:iam::1:user/x is not authorized\nto perform"}},
-			code: 1, stdout: "berth could not get a token for registry.corp.example: GetAuthorizationToken at https://berth.corp.example (region us-east-1): AccessDeniedException: User: arn:aws:iam::1:user/x is not authorized to perform"},
+			code:   1, stdout: "berth could not get a token for registry.corp.example: GetAuthorizationToken at https://berth.corp.example (region us-east-1): AccessDeniedException: User: arn:aws:iam::1:user/x is not authorized to perform"},
 		{name: "get kubelet request confusion", args: []string{"get"}, stdin: `{"apiVersion":"credentialprovider.kubelet.k8s.io/v1","kind":"CredentialProviderRequest","image":"x"}`, code: 1},
 		{name: "store berth host is a no-op", args: []string{"store"}, stdin: `{"ServerURL":"registry.corp.example","Username":"AWS","Secret":"x"}`, stdout: "-"},
 		{name: "store missing url", args: []string{"store"}, stdin: `{"Username":"u","Secret":"x"}`, code: 1, stdout: ErrMissingURL},

@@ -402,3 +402,18 @@ func validHost(h string) bool {
 	}
 	return true
 }
+
+// SplitImage splits an image reference into registry host and the rest
+// (repository[:tag][@digest]) with Docker's rule: the first path component is
+// a host when it contains '.' or ':' or is "localhost"; otherwise the image is
+// on Docker Hub ("docker.io"), where one-component names live under library/.
+func SplitImage(image string) (host, rest string) {
+	first, remainder, ok := strings.Cut(image, "/")
+	if ok && (strings.ContainsAny(first, ".:") || first == "localhost") {
+		return first, remainder
+	}
+	if !strings.Contains(image, "/") {
+		return "docker.io", "library/" + image
+	}
+	return "docker.io", image
+}
