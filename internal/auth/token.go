@@ -91,7 +91,7 @@ func (a *Authenticator) decodeToken(tok string) (*tokenClaims, error) {
 	if len(tok) > 1024 {
 		return nil, invalid
 	}
-	b, err := base64.RawURLEncoding.DecodeString(tok)
+	b, err := base64.RawURLEncoding.Strict().DecodeString(tok)
 	if err != nil || len(b) < 18+3+macLen {
 		return nil, invalid
 	}
