@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -30,14 +31,13 @@ type completedPush struct {
 // TestCrashDuringConcurrentPushes kills berth with SIGKILL while several clients
 // push multi-layer images (sharing one base layer), restarts it on the same data
 // directory, and checks that every push that succeeded is fully readable, that
-// no tag or manifest dangles, and that the registry still accepts pushes. Two
+// no tag or manifest dangles, and that the registry still accepts pushes. Three
 // kill/restart rounds run on the same data directory.
 func TestCrashDuringConcurrentPushes(t *testing.T) {
 	const (
 		workers          = 8
 		maxPushesPerWork = 40 // bounds the test even if the kill trigger never fires
-		killAfter        = 12 // successful pushes per round before the kill
-		rounds           = 2
+		rounds           = 3
 	)
 	b := StartBerth(t)
 	shared, err := random.Layer(512<<10, types.DockerLayer)
@@ -47,10 +47,15 @@ func TestCrashDuringConcurrentPushes(t *testing.T) {
 	var completed []completedPush
 
 	for round := range rounds {
+		// Kill after a different number of acknowledged pushes each round, so the
+		// kill lands in different phases of the in-flight pushes.
+		killAfter := 5 + 7*round
 		var (
 			mu        sync.Mutex
 			roundDone []completedPush
 			failures  int
+			healthy   []error // failures seen while the server was still up
+			killed    atomic.Bool
 			wg        sync.WaitGroup
 		)
 		trigger := make(chan struct{})
@@ -76,6 +81,9 @@ func TestCrashDuringConcurrentPushes(t *testing.T) {
 						}
 					} else {
 						failures++
+						if !killed.Load() {
+							healthy = append(healthy, fmt.Errorf("%s:%s: %w", repo, tag, err))
+						}
 					}
 					mu.Unlock()
 				}
@@ -87,11 +95,15 @@ func TestCrashDuringConcurrentPushes(t *testing.T) {
 		case <-trigger:
 		case <-allDone:
 		}
+		killed.Store(true)
 		b.Kill9()
 		cancel()
 		<-allDone
 		mu.Lock()
 		t.Logf("round %d: %d pushes completed before SIGKILL, %d failed (interrupted or refused)", round, len(roundDone), failures)
+		for _, err := range healthy {
+			t.Errorf("round %d: push failed while berth was up: %v", round, err)
+		}
 		if len(roundDone) < killAfter {
 			mu.Unlock()
 			t.Fatalf("round %d: only %d pushes succeeded before the workers stopped; want %d to exercise the crash", round, len(roundDone), killAfter)
