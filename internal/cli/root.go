@@ -45,6 +45,9 @@ func commandBuilders() []func(*Env) *cobra.Command {
 	return []func(*Env) *cobra.Command{
 		newVersionCmd,
 		newServeCmd,
+		newECSAuthCmd,
+		newDockerrunCmd,
+		newResolveCmd,
 	}
 }
 
