@@ -60,6 +60,7 @@ var (
 	rootUser   = &auth.Principal{Type: auth.Root, Account: account, ARN: "arn:aws:iam::" + account + ":root"}
 	readerUser = &auth.Principal{Type: auth.User, Account: account, ARN: "arn:aws:iam::" + account + ":user/reader", Name: "reader"}
 	pusherUser = &auth.Principal{Type: auth.User, Account: account, ARN: "arn:aws:iam::" + account + ":user/pusher", Name: "pusher"}
+	scopedUser = &auth.Principal{Type: auth.User, Account: account, ARN: "arn:aws:iam::" + account + ":user/scoped", Name: "scoped"}
 )
 
 type harness struct {
@@ -103,6 +104,7 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 			"root":   {"rootpw", rootUser},
 			"reader": {"readerpw", readerUser},
 			"pusher": {"pusherpw", pusherUser},
+			"scoped": {"scopedpw", scopedUser},
 		},
 		Authorizer: testAuthz{
 			readerUser.ARN: {
@@ -114,6 +116,11 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 				ocireg.ActionBatchGetImage: true, ocireg.ActionGetDownloadURLForLayer: true,
 				ocireg.ActionBatchCheckLayerAvailability: true, ocireg.ActionInitiateLayerUpload: true,
 				ocireg.ActionUploadLayerPart: true, ocireg.ActionCompleteLayerUpload: true, ocireg.ActionPutImage: true,
+			},
+			// scoped may push to dst/three and read nothing.
+			scopedUser.ARN: {
+				ocireg.ActionInitiateLayerUpload + " dst/three": true, ocireg.ActionUploadLayerPart + " dst/three": true,
+				ocireg.ActionCompleteLayerUpload + " dst/three": true,
 			},
 		},
 		Default: ecrhost.Registry{Account: account, Region: region},
@@ -154,7 +161,7 @@ func (hs *harness) do(t testing.TB, user, method, path string, hdr map[string]st
 		t.Fatal(err)
 	}
 	if user != "" {
-		req.SetBasicAuth(user, map[string]string{"root": "rootpw", "reader": "readerpw", "pusher": "pusherpw", "bad": "nope"}[user])
+		req.SetBasicAuth(user, map[string]string{"root": "rootpw", "reader": "readerpw", "pusher": "pusherpw", "scoped": "scopedpw", "bad": "nope"}[user])
 	}
 	for k, v := range hdr {
 		if k == "Host" {
