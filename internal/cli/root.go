@@ -48,6 +48,7 @@ func commandBuilders() []func(*Env) *cobra.Command {
 		newECSAuthCmd,
 		newDockerrunCmd,
 		newResolveCmd,
+		newAdminCmd,
 	}
 }
 

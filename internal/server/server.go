@@ -5,6 +5,7 @@ package server
 import (
 	"context"
 	"crypto/tls"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -17,8 +18,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/berth-dev/berth/internal/auth"
+	"github.com/berth-dev/berth/internal/authz"
 	"github.com/berth-dev/berth/internal/ecrhost"
 	"github.com/berth-dev/berth/internal/httpx"
+	"github.com/berth-dev/berth/internal/iamsvc"
 	"github.com/berth-dev/berth/internal/images"
 	"github.com/berth-dev/berth/internal/ocireg"
 	"github.com/berth-dev/berth/internal/storage"
@@ -35,6 +39,9 @@ type Server struct {
 	blobs   storage.BlobStore
 	meta    storage.MetaStore
 	images  *images.Service
+	ids     *iamsvc.Service
+	authn   *auth.Authenticator
+	authz   *authz.Authorizer
 	handler http.Handler
 
 	stopCleanup context.CancelFunc
@@ -73,6 +80,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: log, creds: creds, blobs: blobs, meta: meta, images: img}
+	if err := s.openIdentity(ctx, meta.DB()); err != nil {
+		meta.Close()
+		return nil, err
+	}
 	if s.handler, err = s.buildHandler(); err != nil {
 		meta.Close()
 		return nil, err
@@ -88,15 +99,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 // and the AWS APIs.
 func (s *Server) buildHandler() (http.Handler, error) {
 	account := s.cfg.AccountID
-	// Interim auth: root credentials only (see rootauth.go). The identity
-	// work swaps in auth.Authenticator and the IAM authorizer here.
-	var authn ocireg.Authenticator = newRootAuthenticator(s.creds, account)
-	var authz ocireg.Authorizer = rootAuthorizer{account: account}
-
 	registry, err := ocireg.New(ocireg.Deps{
 		Images:        s.images,
-		Authenticator: authn,
-		Authorizer:    authz,
+		Authenticator: s.authn,
+		Authorizer:    s.authz,
 		Default:       ecrhost.Registry{Account: account, Region: s.cfg.Region},
 	})
 	if err != nil {
@@ -112,9 +118,14 @@ func (s *Server) buildHandler() (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	admin := &adminHandler{authn: s.authn, ids: s.ids, operator: account}
 	root := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if isRegistryPath(r.URL.Path) {
 			registry.ServeHTTP(w, r)
+			return
+		}
+		if strings.HasPrefix(r.URL.Path, AdminPathPrefix) {
+			admin.ServeHTTP(w, r)
 			return
 		}
 		awsAPI.ServeHTTP(w, r)
@@ -123,6 +134,37 @@ func (s *Server) buildHandler() (http.Handler, error) {
 }
 
 func isRegistryPath(p string) bool { return p == "/v2" || strings.HasPrefix(p, "/v2/") }
+
+// openIdentity loads accounts, users and policies from the metadata database,
+// with secrets sealed under <data>/keys/master.key, and makes sure the
+// default account's root user holds the operator's credentials.
+func (s *Server) openIdentity(ctx context.Context, db *sql.DB) error {
+	keys, err := iamsvc.LoadOrCreateKeys(filepath.Join(s.cfg.DataDir, "keys"))
+	if err != nil {
+		return fmt.Errorf("identity keys: %w", err)
+	}
+	if s.ids, err = iamsvc.Open(ctx, db, keys); err != nil {
+		return fmt.Errorf("identity store: %w", err)
+	}
+	if _, _, err := s.ids.EnsureRootKey(ctx, s.cfg.AccountID, s.creds.AccessKeyID, s.creds.SecretAccessKey); err != nil {
+		return fmt.Errorf("root credentials: %w", err)
+	}
+	if s.authn, err = auth.NewAuthenticator(s.ids, keys.TokenMACKey()); err != nil {
+		return err
+	}
+	s.authz, err = authz.New(s.ids, s.meta)
+	return err
+}
+
+// Identity is the IAM/STS domain service (accounts, users, roles, policies, sessions).
+func (s *Server) Identity() *iamsvc.Service { return s.ids }
+
+// Authenticator verifies Basic and SigV4 credentials and issues ECR tokens.
+func (s *Server) Authenticator() *auth.Authenticator { return s.authn }
+
+// Authorizer decides IAM actions; call InvalidateRepository after changing a
+// repository's policy or tags.
+func (s *Server) Authorizer() *authz.Authorizer { return s.authz }
 
 // Handler serves every berth API.
 func (s *Server) Handler() http.Handler { return s.handler }
