@@ -45,6 +45,11 @@ func commandBuilders() []func(*Env) *cobra.Command {
 	return []func(*Env) *cobra.Command{
 		newVersionCmd,
 		newServeCmd,
+		newLoginCmd,
+		newGetLoginPasswordCmd,
+		newInstallHelperCmd,
+		newKubeletCmd,
+		newDoctorCmd,
 		newECSAuthCmd,
 		newDockerrunCmd,
 		newResolveCmd,
@@ -79,7 +84,9 @@ func Run(ctx context.Context, args []string, env Env) int {
 	if err == nil {
 		return ExitOK
 	}
-	fmt.Fprintln(env.Stderr, "berth:", err)
+	if msg := err.Error(); msg != "" {
+		fmt.Fprintln(env.Stderr, "berth:", msg)
+	}
 	var ee *ExitError
 	if errors.As(err, &ee) {
 		return ee.Code
