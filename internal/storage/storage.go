@@ -177,6 +177,9 @@ type MetaStore interface {
 	ListManifests(ctx context.Context, k RepoKey, f ImageFilter, p Page) ([]Manifest, error)
 	// Referrers returns descriptors of manifests whose subject is dg, filtered by artifactType when non-empty.
 	Referrers(ctx context.Context, k RepoKey, dg digest.Digest, artifactType string) ([]Descriptor, error)
+	// ManifestParents returns the digests of indexes in k that list dg as a child
+	// (so a caller can refuse to delete a manifest an index still references).
+	ManifestParents(ctx context.Context, k RepoKey, dg digest.Digest) ([]digest.Digest, error)
 
 	// Uploads: which repository an upload session belongs to (data lives in the UploadStore).
 	CreateUpload(ctx context.Context, id string, k RepoKey, started time.Time) error

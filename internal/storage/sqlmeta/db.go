@@ -1,0 +1,180 @@
+// Package sqlmeta is the SQLite MetaStore (modernc.org/sqlite, no cgo).
+//
+// It keeps two *sql.DB handles on one database file:
+//   - a writer with exactly one connection and BEGIN IMMEDIATE transactions,
+//     so writers queue in database/sql instead of failing with SQLITE_BUSY;
+//   - a reader pool with query_only connections; in WAL mode readers never
+//     block the writer nor each other.
+//
+// DB returns the writer. Other packages (identity) create their own tables on
+// it and must never hold one of its transactions while waiting on something
+// else, since that stalls every registry write.
+package sqlmeta
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// component names this package's row in schema_migrations; other packages
+// sharing the database track their own schema under their own name.
+const component = "registry"
+
+// Store is the SQLite MetaStore. It is safe for concurrent use.
+type Store struct {
+	write *sql.DB
+	read  *sql.DB
+	stmts statements
+}
+
+// dsn builds the connection string. synchronous=FULL makes every commit
+// fsync the WAL, so a push that got its 201 survives power loss, not only a
+// process kill (NORMAL would only risk the last commits, but a registry's
+// "pushed" must mean durable). busy_timeout covers other processes (backup
+// tools, the sqlite3 shell) holding the file briefly.
+func dsn(path string, readOnly bool) string {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(FULL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	if readOnly {
+		q.Add("_pragma", "query_only(1)")
+	} else {
+		q.Set("_txlock", "immediate")
+	}
+	return "file:" + path + "?" + q.Encode()
+}
+
+// Open opens (creating if needed) the database at path and applies pending
+// migrations.
+func Open(ctx context.Context, path string) (*Store, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("sqlmeta: %w", err)
+	}
+	w, err := sql.Open("sqlite", dsn(abs, false))
+	if err != nil {
+		return nil, fmt.Errorf("sqlmeta: %w", err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	if err := migrate(ctx, w); err != nil {
+		w.Close()
+		return nil, err
+	}
+	r, err := sql.Open("sqlite", dsn(abs, true))
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlmeta: %w", err)
+	}
+	n := max(4, runtime.GOMAXPROCS(0))
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n)
+	r.SetConnMaxIdleTime(0)
+	s := &Store{write: w, read: r}
+	if err := s.stmts.prepare(ctx, r); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// DB returns the single-connection writer handle (see the package comment).
+func (s *Store) DB() *sql.DB { return s.write }
+
+// Close closes both handles. Everything committed is already durable.
+func (s *Store) Close() error {
+	s.stmts.close()
+	return errors.Join(s.read.Close(), s.write.Close())
+}
+
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+func loadMigrations() ([]migration, error) {
+	ents, err := fs.ReadDir(migrationFS, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	var ms []migration
+	for _, e := range ents {
+		num, _, ok := strings.Cut(e.Name(), "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil {
+			return nil, fmt.Errorf("sqlmeta: migration %q lacks a numeric prefix", e.Name())
+		}
+		body, err := migrationFS.ReadFile("migrations/" + e.Name())
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, migration{v, e.Name(), string(body)})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+	return ms, nil
+}
+
+// migrate applies each pending migration in its own transaction together
+// with the version bump, so a crash leaves the schema at a known version.
+func migrate(ctx context.Context, db *sql.DB) error {
+	ms, err := loadMigrations()
+	if err != nil {
+		return err
+	}
+	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		component TEXT PRIMARY KEY,
+		version   INTEGER NOT NULL
+	)`); err != nil {
+		return fmt.Errorf("sqlmeta: %w", err)
+	}
+	for _, m := range ms {
+		if err := applyMigration(ctx, db, m); err != nil {
+			return fmt.Errorf("sqlmeta: migration %s: %w", m.name, err)
+		}
+	}
+	return nil
+}
+
+func applyMigration(ctx context.Context, db *sql.DB, m migration) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var cur int
+	err = tx.QueryRowContext(ctx, `SELECT version FROM schema_migrations WHERE component = ?`, component).Scan(&cur)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	if cur >= m.version {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (component, version) VALUES (?, ?)
+		ON CONFLICT (component) DO UPDATE SET version = excluded.version`, component, m.version); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
