@@ -369,4 +369,3 @@ func (a *api) listInline(kind iamsvc.EntityKind) awsapi.Handler {
 		return listInlineResult{PolicyNames: names, listMeta: meta(next)}, nil
 	}
 }
-

@@ -281,4 +281,3 @@ func (a *api) getAccessKeyLastUsed(ctx context.Context, c *awsapi.Call) (any, er
 	}
 	return accessKeyLastUsedResult{UserName: user, AccessKeyLastUsed: accessKeyLastUsedXML{ServiceName: "N/A", Region: "N/A"}}, nil
 }
-
