@@ -292,3 +292,50 @@ func BenchmarkAuthorizeManifestGET(b *testing.B) {
 		}
 	})
 }
+
+// Authorization stays consistent while identities change underneath it.
+func TestConcurrentAuthorizeAndIAMWrites(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	w.env.Account(t, owner)
+	k := w.env.UserWithKey(t, owner, "dev", nil)
+	p := w.login(t, k, "us-east-1")
+	repo := storage.RepoKey{Account: owner, Region: "us-east-1", Name: "app"}
+	w.repos.put(&storage.Repository{Key: repo})
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				err := w.authz.AuthorizeRepo(ctx, p, "ecr:BatchGetImage", repo, auth.RequestInfo{})
+				if err != nil && !apierr.HasCode(err, apierr.AccessDenied) {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	for i := 0; i < 20; i++ {
+		if err := w.env.Svc.AttachPolicy(ctx, owner, iamsvc.UserEntity, "dev", readOnly); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.authz.AuthorizeRepo(ctx, p, "ecr:BatchGetImage", repo, auth.RequestInfo{}); err != nil {
+			t.Fatalf("after attach: %v", err)
+		}
+		if err := w.env.Svc.DetachPolicy(ctx, owner, iamsvc.UserEntity, "dev", readOnly); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.authz.AuthorizeRepo(ctx, p, "ecr:BatchGetImage", repo, auth.RequestInfo{}); !apierr.HasCode(err, apierr.AccessDenied) {
+			t.Fatalf("after detach: %v", err)
+		}
+	}
+	close(stop)
+	wg.Wait()
+}

@@ -161,16 +161,6 @@ func (p *policyRec) defaultPolicy() *iam.Policy {
 	return nil
 }
 
-func (s *sessionRec) arn() string {
-	switch s.Kind {
-	case sessionRole:
-		return arn.AssumedRole(s.Account, s.RoleName, s.SessionName)
-	case sessionRoot:
-		return arn.Root(s.Account)
-	}
-	return arn.User(s.Account, s.RolePath, s.UserName)
-}
-
 func findInline(list []inlineRec, name string) int {
 	for i := range list {
 		if list[i].Name == name {
