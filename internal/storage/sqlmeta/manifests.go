@@ -351,7 +351,7 @@ func (s *Store) ListManifests(ctx context.Context, k storage.RepoKey, f storage.
 // Referrers lists manifests whose subject is dg, ordered by digest.
 func (s *Store) Referrers(ctx context.Context, k storage.RepoKey, dg digest.Digest, artifactType string) ([]storage.Descriptor, error) {
 	q := `SELECT m.media_type, m.digest, m.size, m.artifact_type, m.annotations FROM manifests m
-		WHERE m.repo_id = ` + repoID + ` AND m.subject = ?`
+		WHERE m.repo_id = ` + repoID + ` AND m.subject = ? AND m.subject <> ''` // lets SQLite use the partial index
 	args := []any{k.Account, k.Region, k.Name, string(dg)}
 	if artifactType != "" {
 		q += ` AND m.artifact_type = ?`

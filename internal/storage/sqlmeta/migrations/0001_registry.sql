@@ -62,7 +62,7 @@ CREATE TABLE tags (
 	updated_at  INTEGER NOT NULL,
 	PRIMARY KEY (repo_id, tag)
 ) WITHOUT ROWID;
-CREATE INDEX tags_by_manifest ON tags (manifest_id);
+CREATE INDEX tags_by_manifest ON tags (manifest_id, tag);
 
 CREATE TABLE blob_links (
 	repo_id    INTEGER NOT NULL REFERENCES repositories (id) ON DELETE CASCADE,
