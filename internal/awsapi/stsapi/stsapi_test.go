@@ -1,0 +1,253 @@
+package stsapi_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/berth-dev/berth/internal/apierr"
+	"github.com/berth-dev/berth/internal/auth"
+	"github.com/berth-dev/berth/internal/ecrhost"
+)
+
+const readOnlyARN = "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly"
+
+// trustUser lets only the IAM user "deployer" assume the role.
+const trustUser = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:user/deployer"},"Action":"sts:AssumeRole"}]}`
+
+const iamAll = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:*","Resource":"*"}]}`
+
+type fixture struct {
+	*testEnv
+	deployer, other *iam.CreateAccessKeyOutput
+	roleARN         string
+}
+
+// newFixture: role "ci" (trust: user deployer; permissions: iam:* inline,
+// ECR read-only) and users deployer and other with keys.
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	e := newEnv(t)
+	c := e.rootIAM()
+	r := must[*iam.CreateRoleOutput](t)(c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("ci"), Path: aws.String("/build/"),
+		AssumeRolePolicyDocument: aws.String(trustUser), MaxSessionDuration: aws.Int32(7200)}))
+	must[*iam.PutRolePolicyOutput](t)(c.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("ci"), PolicyName: aws.String("iam"), PolicyDocument: aws.String(iamAll)}))
+	must[*iam.AttachRolePolicyOutput](t)(c.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String("ci"), PolicyArn: aws.String(readOnlyARN)}))
+	f := &fixture{testEnv: e, roleARN: aws.ToString(r.Role.Arn)}
+	for _, u := range []string{"deployer", "other"} {
+		must[*iam.CreateUserOutput](t)(c.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String(u)}))
+		k := must[*iam.CreateAccessKeyOutput](t)(c.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String(u)}))
+		if u == "deployer" {
+			f.deployer = k
+		} else {
+			f.other = k
+		}
+	}
+	return f
+}
+
+func keySTS(e *testEnv, k *iam.CreateAccessKeyOutput) *sts.Client {
+	return e.sts(aws.ToString(k.AccessKey.AccessKeyId), aws.ToString(k.AccessKey.SecretAccessKey), "")
+}
+
+func credsSTS(e *testEnv, c *ststypes.Credentials) *sts.Client {
+	return e.sts(aws.ToString(c.AccessKeyId), aws.ToString(c.SecretAccessKey), aws.ToString(c.SessionToken))
+}
+
+func credsIAM(e *testEnv, c *ststypes.Credentials) *iam.Client {
+	return e.iam(aws.ToString(c.AccessKeyId), aws.ToString(c.SecretAccessKey), aws.ToString(c.SessionToken))
+}
+
+func TestGetCallerIdentity(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	tests := []struct {
+		name    string
+		client  *sts.Client
+		arn     string
+		userID  func(string) bool
+		account string
+	}{
+		{"root", f.rootSTS(), "arn:aws:iam::111111111111:root", func(s string) bool { return s == acct }, acct},
+		{"user", keySTS(f.testEnv, f.deployer), "arn:aws:iam::111111111111:user/deployer",
+			func(s string) bool { return strings.HasPrefix(s, "AIDA") && len(s) == 21 }, acct},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := tt.client.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if aws.ToString(out.Arn) != tt.arn || aws.ToString(out.Account) != tt.account || !tt.userID(aws.ToString(out.UserId)) {
+				t.Fatalf("GetCallerIdentity = %s %s %s", aws.ToString(out.UserId), aws.ToString(out.Account), aws.ToString(out.Arn))
+			}
+		})
+	}
+}
+
+func TestAssumeRole(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	dep := keySTS(f.testEnv, f.deployer)
+
+	out := must[*sts.AssumeRoleOutput](t)(dep.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(f.roleARN), RoleSessionName: aws.String("build-42")}))
+	cr := out.Credentials
+	if id := aws.ToString(cr.AccessKeyId); !strings.HasPrefix(id, "ASIA") || len(id) != 20 || len(aws.ToString(cr.SecretAccessKey)) != 40 ||
+		len(aws.ToString(cr.SessionToken)) < 100 || cr.Expiration == nil {
+		t.Fatalf("credentials = %+v", cr)
+	}
+	if d := time.Until(*cr.Expiration); d < 55*time.Minute || d > 61*time.Minute {
+		t.Fatalf("default expiration in %v, want 1h", d)
+	}
+	if aws.ToString(out.AssumedRoleUser.Arn) != "arn:aws:sts::111111111111:assumed-role/ci/build-42" ||
+		!strings.HasPrefix(aws.ToString(out.AssumedRoleUser.AssumedRoleId), "AROA") ||
+		!strings.HasSuffix(aws.ToString(out.AssumedRoleUser.AssumedRoleId), ":build-42") {
+		t.Fatalf("AssumedRoleUser = %+v", out.AssumedRoleUser)
+	}
+
+	// The session works for SigV4 with the role's permissions …
+	who := must[*sts.GetCallerIdentityOutput](t)(credsSTS(f.testEnv, cr).GetCallerIdentity(ctx, nil))
+	if aws.ToString(who.Arn) != aws.ToString(out.AssumedRoleUser.Arn) || aws.ToString(who.UserId) != aws.ToString(out.AssumedRoleUser.AssumedRoleId) {
+		t.Fatalf("session identity = %+v", who)
+	}
+	roleIAM := credsIAM(f.testEnv, cr)
+	if _, err := roleIAM.ListUsers(ctx, &iam.ListUsersInput{}); err != nil {
+		t.Fatalf("role session with iam:* cannot ListUsers: %v", err)
+	}
+	// … and for registry Basic auth with the session password encoding.
+	p, err := f.authn.AuthenticateBasic(ctx, aws.ToString(cr.AccessKeyId), auth.SessionPassword(aws.ToString(cr.SecretAccessKey), aws.ToString(cr.SessionToken)),
+		ecrhost.Registry{Account: acct, Region: "eu-west-1"})
+	if err != nil || p.ARN != aws.ToString(out.AssumedRoleUser.Arn) {
+		t.Fatalf("Basic auth with session credentials: %v, %+v", err, p)
+	}
+	if _, err := f.authn.AuthenticateBasic(ctx, aws.ToString(cr.AccessKeyId), auth.SessionPassword(aws.ToString(cr.SecretAccessKey), "forged"),
+		ecrhost.Registry{Account: acct, Region: "eu-west-1"}); !apierr.HasCode(err, apierr.InvalidCredentials) {
+		t.Fatalf("forged session token accepted: %v", err)
+	}
+	// Without the session token the key is refused.
+	_, err = f.sts(aws.ToString(cr.AccessKeyId), aws.ToString(cr.SecretAccessKey), "").GetCallerIdentity(ctx, nil)
+	wantErr(t, err, "InvalidClientTokenId", 403, "The security token included in the request is invalid.")
+
+	// Denied by the trust policy: "other" is not named and has no identity allow.
+	_, err = keySTS(f.testEnv, f.other).AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(f.roleARN), RoleSessionName: aws.String("x1")})
+	wantErr(t, err, "AccessDenied", 403, "")
+	if !strings.HasPrefix(errMessage(err), "User: arn:aws:iam::111111111111:user/other is not authorized to perform: sts:AssumeRole on resource: "+f.roleARN) {
+		t.Fatalf("denial message = %q", errMessage(err))
+	}
+	// A missing role is indistinguishable from a refused one.
+	_, err = dep.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String("arn:aws:iam::111111111111:role/ghost"), RoleSessionName: aws.String("x1")})
+	wantErr(t, err, "AccessDenied", 403, "User: arn:aws:iam::111111111111:user/deployer is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::111111111111:role/ghost")
+
+	// Validation.
+	bad := []struct {
+		name string
+		in   sts.AssumeRoleInput
+		msg  string
+	}{
+		{"session name short", sts.AssumeRoleInput{RoleSessionName: aws.String("a")},
+			"1 validation error detected: Value 'a' at 'roleSessionName' failed to satisfy constraint: Member must have length between 2 and 64"},
+		{"session name chars", sts.AssumeRoleInput{RoleSessionName: aws.String("a b")},
+			`1 validation error detected: Value 'a b' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\w+=,.@-]*`},
+		{"over MaxSessionDuration", sts.AssumeRoleInput{RoleSessionName: aws.String("ok"), DurationSeconds: aws.Int32(7201)},
+			"The requested DurationSeconds exceeds the MaxSessionDuration set for this role."},
+		{"under 900", sts.AssumeRoleInput{RoleSessionName: aws.String("ok"), DurationSeconds: aws.Int32(899)}, ""},
+	}
+	for _, b := range bad {
+		t.Run(b.name, func(t *testing.T) {
+			in := b.in
+			in.RoleArn = aws.String(f.roleARN)
+			_, err := dep.AssumeRole(ctx, &in)
+			wantErr(t, err, "ValidationError", 400, b.msg)
+		})
+	}
+
+	// Longer sessions up to the role's MaxSessionDuration.
+	long := must[*sts.AssumeRoleOutput](t)(dep.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(f.roleARN), RoleSessionName: aws.String("long"), DurationSeconds: aws.Int32(7200)}))
+	if d := time.Until(*long.Credentials.Expiration); d < 115*time.Minute {
+		t.Fatalf("7200s session expires in %v", d)
+	}
+}
+
+func TestSessionPolicies(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	dep := keySTS(f.testEnv, f.deployer)
+	only := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:ListUsers","Resource":"*"}]}`
+	out := must[*sts.AssumeRoleOutput](t)(dep.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(f.roleARN), RoleSessionName: aws.String("narrow"),
+		Policy: aws.String(only)}))
+	if out.PackedPolicySize == nil {
+		t.Fatal("PackedPolicySize missing with a session policy")
+	}
+	c := credsIAM(f.testEnv, out.Credentials)
+	if _, err := c.ListUsers(ctx, &iam.ListUsersInput{}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := c.ListRoles(ctx, &iam.ListRolesInput{})
+	wantErr(t, err, "AccessDenied", 403,
+		"User: arn:aws:sts::111111111111:assumed-role/ci/narrow is not authorized to perform: iam:ListRoles on resource: arn:aws:iam::111111111111:role/ because no session policy allows the iam:ListRoles action")
+
+	// A managed session policy (ECR read-only) leaves no IAM rights at all.
+	out = must[*sts.AssumeRoleOutput](t)(dep.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(f.roleARN), RoleSessionName: aws.String("ecr-only"),
+		PolicyArns: []ststypes.PolicyDescriptorType{{Arn: aws.String(readOnlyARN)}}}))
+	_, err = credsIAM(f.testEnv, out.Credentials).ListUsers(ctx, &iam.ListUsersInput{})
+	wantErr(t, err, "AccessDenied", 403, "")
+
+	_, err = dep.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(f.roleARN), RoleSessionName: aws.String("bad"), Policy: aws.String(`{"Statement":`)})
+	wantErr(t, err, "MalformedPolicyDocument", 400, "")
+}
+
+func TestExpiredSession(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	out := must[*sts.AssumeRoleOutput](t)(keySTS(f.testEnv, f.deployer).AssumeRole(ctx, &sts.AssumeRoleInput{
+		RoleArn: aws.String(f.roleARN), RoleSessionName: aws.String("short"), DurationSeconds: aws.Int32(900)}))
+	s := credsSTS(f.testEnv, out.Credentials)
+	if _, err := s.GetCallerIdentity(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(901 * time.Second)
+	_, err := s.GetCallerIdentity(ctx, nil)
+	wantErr(t, err, "ExpiredToken", 403, "The security token included in the request is expired")
+	_, err = credsIAM(f.testEnv, out.Credentials).ListUsers(ctx, &iam.ListUsersInput{})
+	wantErr(t, err, "ExpiredToken", 403, "The security token included in the request is expired")
+}
+
+func TestGetSessionToken(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	out := must[*sts.GetSessionTokenOutput](t)(keySTS(f.testEnv, f.deployer).GetSessionToken(ctx, &sts.GetSessionTokenInput{DurationSeconds: aws.Int32(3600)}))
+	if !strings.HasPrefix(aws.ToString(out.Credentials.AccessKeyId), "ASIA") || out.Credentials.Expiration == nil {
+		t.Fatalf("GetSessionToken = %+v", out.Credentials)
+	}
+	s := credsSTS(f.testEnv, out.Credentials)
+	who := must[*sts.GetCallerIdentityOutput](t)(s.GetCallerIdentity(ctx, nil))
+	if aws.ToString(who.Arn) != "arn:aws:iam::111111111111:user/deployer" {
+		t.Fatalf("session identity = %s", aws.ToString(who.Arn))
+	}
+	_, err := s.GetSessionToken(ctx, &sts.GetSessionTokenInput{})
+	wantErr(t, err, "AccessDenied", 403, "Cannot call GetSessionToken with session credentials")
+
+	// Root: at most an hour.
+	_, err = f.rootSTS().GetSessionToken(ctx, &sts.GetSessionTokenInput{DurationSeconds: aws.Int32(7200)})
+	wantErr(t, err, "ValidationError", 400, "")
+	if _, err := f.rootSTS().GetSessionToken(ctx, &sts.GetSessionTokenInput{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func errMessage(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorMessage()
+	}
+	return ""
+}
