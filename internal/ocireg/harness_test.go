@@ -75,6 +75,7 @@ type harness struct {
 type harnessOpts struct {
 	maxManifest int64
 	dir         string
+	log         *slog.Logger // access log; default discards without formatting
 }
 
 func newHarness(t testing.TB, o harnessOpts) *harness {
@@ -132,7 +133,10 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := httpx.Middleware(reg, slog.New(slog.DiscardHandler), ids)
+	if o.log == nil {
+		o.log = slog.New(slog.DiscardHandler)
+	}
+	h := httpx.Middleware(reg, o.log, ids)
 	hs := &harness{dir: o.dir, img: img, meta: meta, h: h}
 	hs.srv = httptest.NewServer(h)
 	t.Cleanup(hs.close)
