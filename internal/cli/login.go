@@ -61,7 +61,7 @@ func tokenExit(err error) error {
 // region (the host then comes from the token's proxyEndpoint).
 func defaultTarget(env *Env, a awsFlags) endpoint.Target {
 	if ep := strings.TrimRight(env.Getenv("BERTH_ENDPOINT"), "/"); ep != "" {
-		return endpoint.Target{Kind: endpoint.KindBerth, Host: dockercfg.HostOf(ep), APIEndpoint: ep, Region: a.region, RegistryURL: ep}
+		return endpoint.Target{Kind: endpoint.KindBerth, APIEndpoint: ep, Region: a.region}
 	}
 	return endpoint.Target{Kind: endpoint.KindECR, Region: a.region}
 }

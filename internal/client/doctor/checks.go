@@ -66,11 +66,9 @@ func (r *run) credentialSource(ctx context.Context) {
 		return
 	}
 	user, pass, err := m.Entry.Credentials()
-	where := fmt.Sprintf("%s[%q]", m.Source, m.Key)
+	where := fmt.Sprintf("%s auths[%q] (%s)", cfg.Path, m.Key, m.Source)
 	if m.Source == dockercfg.SourceEnv {
-		where = "DOCKER_AUTH_CONFIG auths[" + m.Key + "]"
-	} else {
-		where = cfg.Path + " " + where
+		where = fmt.Sprintf("DOCKER_AUTH_CONFIG auths[%q]", m.Key)
 	}
 	if err != nil {
 		r.add(Result{Step: step, Status: Fail, Message: fmt.Sprintf("%s has no usable credentials: %v", where, err),

@@ -85,9 +85,9 @@ type Options struct {
 	// KubeletConfig is a CredentialProviderConfig path to check (optional).
 	KubeletConfig string
 	// ECSConfig is an ecs.config path (checked only if the file exists).
-	ECSConfig string
-	Getenv    func(string) string
-	LookPath  func(string) (string, error)
+	ECSConfig  string
+	Getenv     func(string) string
+	LookPath   func(string) (string, error)
 	LookupHost func(ctx context.Context, host string) ([]string, error)
 	// Dial opens a TCP connection (net.Dialer.DialContext when nil).
 	Dial       func(ctx context.Context, network, addr string) (net.Conn, error)
