@@ -90,7 +90,8 @@ func ParseAuth(authType string, data []byte, file string, line int) *Auth {
 			diag(SevError, "", "not valid %s JSON (%v); the agent logs \"Could not parse 'dockercfg' type auth config\" and uses no credentials at all. The value must be one JSON object on one line: {\"HOST\":{\"auth\":\"BASE64(user:password)\"}}", authType, jsonErr(err))
 			return a
 		}
-		for k, v := range m {
+		for _, k := range sortedKeys(m) {
+			v := m[k]
 			e := Entry{RawKey: k, Key: stripScheme(k), Email: v.Email}
 			raw, err := base64.StdEncoding.DecodeString(v.Auth)
 			switch {
@@ -117,7 +118,8 @@ func ParseAuth(authType string, data []byte, file string, line int) *Auth {
 			diag(SevError, "", "not valid %s JSON (%v); the agent logs \"Could not parse 'docker' type auth config\" and uses no credentials at all. The value must be one JSON object on one line: {\"HOST\":{\"username\":\"U\",\"password\":\"P\"}}", authType, jsonErr(err))
 			return a
 		}
-		for k, v := range m {
+		for _, k := range sortedKeys(m) {
+			v := m[k]
 			e := Entry{RawKey: k, Key: stripScheme(k), Username: v.Username, Password: v.Password, Email: v.Email}
 			switch {
 			case k == "auths":
