@@ -291,6 +291,11 @@ func (r *run) freshness() {
 	}
 	e, ok := r.tokenCacheEntryFor(r.creds.pass)
 	if !ok {
+		if c, isBerth := ecrclient.DecodeBerthToken(r.creds.pass); isBerth {
+			e, ok = ecrclient.CacheEntry{RequestedAt: c.Issued, ExpiresAt: c.Expires, Region: c.Region}, true
+		}
+	}
+	if !ok {
 		r.add(Result{Step: step, Status: Warn, Message: "static ECR-style token in " + r.creds.source + "; its expiry is unknown (tokens last 12 h)",
 			Fix: "use the helper instead of a written token: berth login --helper " + r.target.Host})
 		return

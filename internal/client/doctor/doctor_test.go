@@ -131,7 +131,7 @@ func TestDoctor(t *testing.T) {
 			cache: map[string]ecrclient.CacheEntry{"k": {AuthorizationToken: ecrclient.EncodeToken(goodPass), RequestedAt: now.Add(-time.Hour), ExpiresAt: now.Add(11 * time.Hour), Region: "us-east-1"}},
 			class: ClassAuth, failStep: "token", contains: []string{"token minted in us-east-1 but registry", "is in eu-west-2"}},
 		{name: "cross-account repository policy", image: "app:1.2", docker: authCfg(goodPass), tokens: fakeTokens{account: "111111111111"},
-			ecr: fakeECR{denyStatus: 403, denyCode: "DENIED", denyMessage: "User: arn:aws:iam::111111111111:user/puller is not authorized to perform: ecr:BatchGetImage on resource: arn:aws:ecr:eu-west-2:222222222222:repository/app because no resource-based policy allows the ecr:BatchGetImage action"},
+			ecr:   fakeECR{denyStatus: 403, denyCode: "DENIED", denyMessage: "User: arn:aws:iam::111111111111:user/puller is not authorized to perform: ecr:BatchGetImage on resource: arn:aws:ecr:eu-west-2:222222222222:repository/app because no resource-based policy allows the ecr:BatchGetImage action"},
 			class: ClassAuth, failStep: "authorization", contains: []string{"cross-account pull from 222222222222", "repository policy of app in account 222222222222 does not allow arn:aws:iam::111111111111:user/puller to ecr:BatchGetImage", "arn:aws:iam::111111111111:root"}},
 		{name: "identity policy", image: "app:1.2", docker: authCfg(goodPass), tokens: fakeTokens{account: "222222222222"},
 			ecr:   fakeECR{denyStatus: 403, denyCode: "DENIED", denyMessage: "User: arn:aws:iam::222222222222:user/puller is not authorized to perform: ecr:BatchGetImage on resource: arn:aws:ecr:eu-west-2:222222222222:repository/app because no identity-based policy allows the ecr:BatchGetImage action"},
@@ -147,8 +147,10 @@ func TestDoctor(t *testing.T) {
 			contains: []string{"docker-credential-berth is not on PATH", "berth install-helper"}},
 		{name: "helper not found answer", image: "app:1.2", docker: `{"credHelpers":{"HOST":"ecr-login"},"auths":{"HOST":{"auth":"` + dockercfg.EncodeAuth("AWS", goodPass) + `"}}}`,
 			onPath: []string{"docker-credential-ecr-login"},
-			helper: func(string, string, string) (string, error) { return "credentials not found in native keychain\n", errors.New("exit status 1") },
-			class:  ClassAuth, failStep: "credentials (docker)", contains: []string{"any auths entry for the host is ignored"}},
+			helper: func(string, string, string) (string, error) {
+				return "credentials not found in native keychain\n", errors.New("exit status 1")
+			},
+			class: ClassAuth, failStep: "credentials (docker)", contains: []string{"any auths entry for the host is ignored"}},
 		{name: "helper AWS error", image: "app:1.2", docker: `{"credHelpers":{"HOST":"berth"}}`, onPath: []string{"docker-credential-berth"},
 			helper: func(string, string, string) (string, error) {
 				return "berth could not get a token for HOST: GetAuthorizationToken at x (region eu-west-2): no AWS credentials (looked in env…)\n", errors.New("exit status 1")

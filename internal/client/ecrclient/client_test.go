@@ -2,6 +2,8 @@ package ecrclient
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -273,5 +275,26 @@ func TestCorruptCacheIsNamedAndRecovered(t *testing.T) {
 	}
 	if _, err := c.opts.Cache.Load(); err != nil {
 		t.Fatalf("cache not rewritten: %v", err)
+	}
+}
+
+func TestDecodeBerthToken(t *testing.T) {
+	issued := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
+	p := []byte{1, 'k'}
+	p = binary.BigEndian.AppendUint64(p, uint64(issued.Unix()))
+	p = binary.BigEndian.AppendUint64(p, uint64(issued.Add(12*time.Hour).Unix()))
+	for _, s := range []string{"AKIAEXAMPLE000000001", "222222222222", "eu-west-2"} {
+		p = append(p, byte(len(s)))
+		p = append(p, s...)
+	}
+	p = append(p, make([]byte, 32)...)
+	c, ok := DecodeBerthToken(base64.RawURLEncoding.EncodeToString(p))
+	if !ok || !c.Issued.Equal(issued) || !c.Expires.Equal(issued.Add(12*time.Hour)) || c.Account != "222222222222" || c.Region != "eu-west-2" {
+		t.Fatalf("%+v %v", c, ok)
+	}
+	for _, bad := range []string{"", "not-a-token", base64.RawURLEncoding.EncodeToString(p[:40]), base64.RawURLEncoding.EncodeToString(append([]byte{2}, p[1:]...))} {
+		if _, ok := DecodeBerthToken(bad); ok {
+			t.Errorf("accepted %q", bad)
+		}
 	}
 }
