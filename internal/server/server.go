@@ -110,9 +110,12 @@ func (s *Server) buildHandler() (http.Handler, error) {
 	}
 
 	// AWS APIs (ECR, IAM, STS, SSM, Secrets Manager): POST / with
-	// X-Amz-Target (JSON 1.1) or Action= (Query). Mounted here by the AWS
-	// API work; until then everything outside /v2/ is 404.
-	var awsAPI http.Handler = http.NotFoundHandler()
+	// X-Amz-Target (JSON 1.1) or Action= (Query), plus presigned layer
+	// links; see awsapi.go.
+	awsAPI, err := s.buildAWSAPI(context.Background())
+	if err != nil {
+		return nil, err
+	}
 
 	ids, err := httpx.NewIDGenerator()
 	if err != nil {

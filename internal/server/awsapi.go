@@ -1,0 +1,76 @@
+package server
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"net/http"
+	"strings"
+
+	"github.com/berth-dev/berth/internal/awsapi"
+	"github.com/berth-dev/berth/internal/awsapi/ecr"
+	"github.com/berth-dev/berth/internal/awsapi/iamapi"
+	"github.com/berth-dev/berth/internal/awsapi/stsapi"
+	"github.com/berth-dev/berth/internal/ecrhost"
+	"github.com/berth-dev/berth/internal/storage/sqlmeta"
+)
+
+// buildAWSAPI assembles the AWS API front door (every JSON 1.1 and Query
+// service registers on one awsapi.Router) plus the presigned layer
+// download links that GetDownloadUrlForLayer hands out. Requests that are
+// neither are 404.
+func (s *Server) buildAWSAPI(ctx context.Context) (http.Handler, error) {
+	rt := awsapi.NewRouter(s.authn, s.log)
+	meta, ok := s.meta.(*sqlmeta.Store)
+	if !ok {
+		return nil, errNoSQLStore
+	}
+	store, err := ecr.NewSQLStore(ctx, meta.DB())
+	if err != nil {
+		return nil, err
+	}
+	ecrAPI, err := ecr.Register(rt, ecr.Deps{
+		Images:     s.images,
+		Authorizer: s.authz,
+		Tokens:     s.authn,
+		Store:      store,
+		Principals: s.ids,
+		PresignKey: presignKey(s.ids.Keys().TokenMACKey()),
+		Default:    ecrhost.Registry{Account: s.cfg.AccountID, Region: s.cfg.Region},
+		Log:        s.log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := iamapi.Register(rt, iamapi.Deps{IAM: s.ids, Authz: s.authz}); err != nil {
+		return nil, err
+	}
+	if err := stsapi.Register(rt, stsapi.Deps{IAM: s.ids}); err != nil {
+		return nil, err
+	}
+	downloads := ecrAPI.LayerDownloads()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case awsapi.IsAWSRequest(r):
+			rt.ServeHTTP(w, r)
+		case strings.HasPrefix(r.URL.Path, ecr.DownloadPathPrefix):
+			downloads.ServeHTTP(w, r)
+		default:
+			http.NotFound(w, r)
+		}
+	}), nil
+}
+
+// presignKey derives the layer-link signing key from the master-key-derived
+// token MAC key, so links survive restarts without another key file.
+func presignKey(tokenMAC []byte) []byte {
+	m := hmac.New(sha256.New, tokenMAC)
+	m.Write([]byte("berth presigned layer downloads"))
+	return m.Sum(nil)
+}
+
+type serverError string
+
+func (e serverError) Error() string { return string(e) }
+
+const errNoSQLStore = serverError("server: the ECR API needs the SQLite metadata store")
