@@ -2,6 +2,7 @@ package cli
 
 import (
 	"log/slog"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -42,6 +43,7 @@ prints it once.`,
 	f.StringVar(&cfg.TLSCert, "tls-cert", env.Getenv("BERTH_TLS_CERT"), "TLS certificate file; HTTPS when set with --tls-key (env BERTH_TLS_CERT)")
 	f.StringVar(&cfg.TLSKey, "tls-key", env.Getenv("BERTH_TLS_KEY"), "TLS key file (env BERTH_TLS_KEY)")
 	f.Int64Var(&cfg.MaxManifestBytes, "max-manifest-bytes", 4<<20, "largest manifest accepted, bytes")
+	f.DurationVar(&cfg.UploadTTL, "upload-ttl", 24*time.Hour, "remove upload sessions idle for longer than this")
 	return cmd
 }
 

@@ -125,19 +125,19 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (c *call) serve() error {
+	rt, ok := parseRoute(c.r.URL.Path)
+	c.info.Repo = rt.name // logged even when authentication fails
 	p, err := c.authenticate()
 	if err != nil {
 		return err
 	}
 	c.p = p
 	c.info.Principal = p.ARN
-	rt, ok := parseRoute(c.r.URL.Path)
 	if !ok {
 		c.info.Route = "unknown"
 		return apierr.New(apierr.NameUnknown, "unknown registry API path %q", c.r.URL.Path)
 	}
 	c.rt = rt
-	c.info.Repo = rt.name
 	return c.dispatch()
 }
 
