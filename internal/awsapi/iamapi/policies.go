@@ -33,7 +33,10 @@ func (a *api) createPolicy(ctx context.Context, c *awsapi.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return policyResult{policyOut(*p, true)}, nil
+	// AWS answers CreatePolicy with the tags but without the description.
+	out := policyOut(*p, false)
+	out.Tags = tagsXML(p.Tags)
+	return policyResult{out}, nil
 }
 
 func (a *api) getPolicy(ctx context.Context, c *awsapi.Call) (any, error) {
