@@ -131,4 +131,3 @@ func runECSConvert(env *Env, data []byte, label, to string) error {
 	_, err = env.Stdout.Write(out)
 	return err
 }
-
