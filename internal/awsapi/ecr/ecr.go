@@ -125,7 +125,7 @@ func compilePatterns() (patterns, error) {
 
 // Model patterns (botocore ecr 2015-09-21), quoted in error messages.
 const (
-	patRepoName      = `(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*`
+	patRepoName      = `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*`
 	patRegistryID    = `[0-9]{12}`
 	patLayerDigest   = `[a-zA-Z0-9-_+.]+:[a-fA-F0-9]+`
 	patPTCPrefix     = `^([a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*\/?|ROOT)$`
