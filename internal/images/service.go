@@ -39,6 +39,7 @@ type Service struct {
 	cache       *manifestCache
 	locks       keyedMutex
 	newID       func() (string, error)
+	mayKnow     func(ctx context.Context, k storage.RepoKey) bool
 }
 
 // Option tunes a Service.
@@ -56,6 +57,14 @@ func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.log = l } }
 // WithManifestCache bounds the resolved-manifest cache; zero entries disables it.
 func WithManifestCache(entries int, bytes int64) Option {
 	return func(s *Service) { s.cache = newManifestCache(entries, bytes) }
+}
+
+// WithRegionHint lets RepositoryNotFound name the other regions where the
+// account has the repository, but only those for which mayKnow (typically:
+// the caller may ecr:DescribeRepositories there) says yes. Without it no hint
+// is given: the existence of a repository is itself information.
+func WithRegionHint(mayKnow func(ctx context.Context, k storage.RepoKey) bool) Option {
+	return func(s *Service) { s.mayKnow = mayKnow }
 }
 
 // WithUploadIDs replaces the upload id generator (tests).
@@ -96,10 +105,10 @@ func (s *Service) MaxManifestBytes() int64 { return s.maxManifest }
 // regional endpoint).
 func (s *Service) RepositoryNotFound(ctx context.Context, k storage.RepoKey) error {
 	msg := fmt.Sprintf("The repository with name '%s' does not exist in the registry with id '%s'", k.Name, k.Account)
-	if regions, err := s.meta.RepositoryRegions(ctx, k.Account, k.Name); err == nil {
+	if regions, err := s.meta.RepositoryRegions(ctx, k.Account, k.Name); err == nil && s.mayKnow != nil {
 		var other []string
 		for _, r := range regions {
-			if r != k.Region {
+			if r != k.Region && s.mayKnow(ctx, storage.RepoKey{Account: k.Account, Region: r, Name: k.Name}) {
 				other = append(other, r)
 			}
 		}

@@ -91,7 +91,27 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := []images.Option{}
+	az := testAuthz{
+		readerUser.ARN: {
+			ocireg.ActionBatchGetImage: true, ocireg.ActionGetDownloadURLForLayer: true,
+			ocireg.ActionBatchCheckLayerAvailability: true, ocireg.ActionListImages: true,
+			ocireg.ActionDescribeRepositories + " test/repo": true,
+		},
+		pusherUser.ARN: {
+			ocireg.ActionBatchGetImage: true, ocireg.ActionGetDownloadURLForLayer: true,
+			ocireg.ActionBatchCheckLayerAvailability: true, ocireg.ActionInitiateLayerUpload: true,
+			ocireg.ActionUploadLayerPart: true, ocireg.ActionCompleteLayerUpload: true, ocireg.ActionPutImage: true,
+		},
+		// scoped may push to dst/three and read nothing.
+		scopedUser.ARN: {
+			ocireg.ActionInitiateLayerUpload + " dst/three": true, ocireg.ActionUploadLayerPart + " dst/three": true,
+			ocireg.ActionCompleteLayerUpload + " dst/three": true,
+		},
+	}
+	opts := []images.Option{images.WithRegionHint(func(ctx context.Context, k storage.RepoKey) bool {
+		p := auth.FromContext(ctx)
+		return p != nil && az.AuthorizeRepo(ctx, p, ocireg.ActionDescribeRepositories, k, auth.RequestInfo{}) == nil
+	})}
 	if o.maxManifest > 0 {
 		opts = append(opts, images.WithMaxManifestBytes(o.maxManifest))
 	}
@@ -107,24 +127,8 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 			"pusher": {"pusherpw", pusherUser},
 			"scoped": {"scopedpw", scopedUser},
 		},
-		Authorizer: testAuthz{
-			readerUser.ARN: {
-				ocireg.ActionBatchGetImage: true, ocireg.ActionGetDownloadURLForLayer: true,
-				ocireg.ActionBatchCheckLayerAvailability: true, ocireg.ActionListImages: true,
-				ocireg.ActionDescribeRepositories + " test/repo": true,
-			},
-			pusherUser.ARN: {
-				ocireg.ActionBatchGetImage: true, ocireg.ActionGetDownloadURLForLayer: true,
-				ocireg.ActionBatchCheckLayerAvailability: true, ocireg.ActionInitiateLayerUpload: true,
-				ocireg.ActionUploadLayerPart: true, ocireg.ActionCompleteLayerUpload: true, ocireg.ActionPutImage: true,
-			},
-			// scoped may push to dst/three and read nothing.
-			scopedUser.ARN: {
-				ocireg.ActionInitiateLayerUpload + " dst/three": true, ocireg.ActionUploadLayerPart + " dst/three": true,
-				ocireg.ActionCompleteLayerUpload + " dst/three": true,
-			},
-		},
-		Default: ecrhost.Registry{Account: account, Region: region},
+		Authorizer: az,
+		Default:    ecrhost.Registry{Account: account, Region: region},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -132,6 +132,9 @@ func (c *call) serve() error {
 		return err
 	}
 	c.p = p
+	// Downstream decisions (e.g. whether a not-found error may name the
+	// regions where the repository does exist) are made for this caller.
+	c.ctx = auth.WithPrincipal(c.ctx, p)
 	c.info.Principal = p.ARN
 	if !ok {
 		c.info.Route = "unknown"

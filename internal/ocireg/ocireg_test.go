@@ -79,6 +79,7 @@ func TestCalls(t *testing.T) {
 		wantCode   string
 		wantHeader map[string]string
 		wantBody   string // substring
+		wantNoBody string // must not appear
 	}{
 		{name: "ping without credentials", method: "GET", path: "/v2/", wantStatus: 401, wantCode: "UNAUTHORIZED",
 			wantHeader: map[string]string{"WWW-Authenticate": `Basic realm="https://` + strings.TrimPrefix(hs.srv.URL, "http://") + `/",service="ecr.amazonaws.com"`}},
@@ -143,6 +144,10 @@ func TestCalls(t *testing.T) {
 		{name: "delete tag denied", user: "reader", method: "DELETE", path: "/v2/test/repo/manifests/v2", wantStatus: 403, wantCode: "DENIED"},
 		{name: "region hint", user: "root", method: "GET", path: "/v2/test/repo/manifests/v1", hdr: map[string]string{"Host": account + ".dkr.ecr.eu-west-2.localhost"},
 			wantStatus: 404, wantCode: "NAME_UNKNOWN", wantBody: "(it exists in region us-east-1)"},
+		{name: "region hint for a reader who may describe it", user: "reader", method: "GET", path: "/v2/test/repo/manifests/v1", hdr: map[string]string{"Host": account + ".dkr.ecr.eu-west-2.localhost"},
+			wantStatus: 404, wantCode: "NAME_UNKNOWN", wantBody: "(it exists in region us-east-1)"},
+		{name: "no region hint for a caller who may not describe it", user: "pusher", method: "GET", path: "/v2/test/repo/manifests/v1", hdr: map[string]string{"Host": account + ".dkr.ecr.eu-west-2.localhost"},
+			wantStatus: 404, wantCode: "NAME_UNKNOWN", wantBody: "does not exist in the registry with id '111111111111'", wantNoBody: "exists in region"},
 		{name: "host routing to another account", user: "root", method: "GET", path: "/v2/test/repo/tags/list", hdr: map[string]string{"Host": "222222222222.dkr.ecr.us-east-1.localhost:5000"},
 			wantStatus: 404, wantCode: "NAME_UNKNOWN", wantBody: "registry with id '222222222222'"},
 	}
@@ -174,6 +179,9 @@ func TestCalls(t *testing.T) {
 			}
 			if tc.wantBody != "" && !strings.Contains(body, tc.wantBody) {
 				t.Errorf("body %q does not contain %q", body, tc.wantBody)
+			}
+			if tc.wantNoBody != "" && strings.Contains(body, tc.wantNoBody) {
+				t.Errorf("body %q contains %q", body, tc.wantNoBody)
 			}
 		})
 	}

@@ -74,12 +74,14 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	img, err := images.New(blobs, meta, images.WithMaxManifestBytes(cfg.MaxManifestBytes), images.WithLogger(log))
+	s := &Server{cfg: cfg, log: log, creds: creds, blobs: blobs, meta: meta}
+	img, err := images.New(blobs, meta, images.WithMaxManifestBytes(cfg.MaxManifestBytes), images.WithLogger(log),
+		images.WithRegionHint(s.callerMayDescribe))
 	if err != nil {
 		meta.Close()
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: log, creds: creds, blobs: blobs, meta: meta, images: img}
+	s.images = img
 	if err := s.openIdentity(ctx, meta.DB()); err != nil {
 		meta.Close()
 		return nil, err
@@ -274,4 +276,14 @@ func (s *Server) printBanner(w io.Writer, scheme, addr string) {
 	default:
 		fmt.Fprintf(w, "root credentials: from BERTH_ROOT_ACCESS_KEY_ID / BERTH_ROOT_SECRET_ACCESS_KEY\n")
 	}
+}
+
+// callerMayDescribe answers images' "may this caller learn that the repository
+// exists in region X?": only if it may ecr:DescribeRepositories there.
+func (s *Server) callerMayDescribe(ctx context.Context, k storage.RepoKey) bool {
+	p := auth.FromContext(ctx)
+	if p == nil || s.authz == nil {
+		return false
+	}
+	return s.authz.Allowed(ctx, p, "ecr:DescribeRepositories", k, auth.RequestInfo{Now: time.Now()})
 }
