@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"path/filepath"
 	"runtime"
 	"sort"
@@ -67,6 +68,13 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, fmt.Errorf("sqlmeta: %w", err)
+	}
+	// The database holds policies and (sealed) secrets: create it private.
+	// SQLite gives its -wal and -shm files the main file's mode.
+	if f, err := os.OpenFile(abs, os.O_CREATE|os.O_RDWR, 0o600); err != nil {
+		return nil, fmt.Errorf("sqlmeta: %w", err)
+	} else {
+		f.Close()
 	}
 	w, err := sql.Open("sqlite", dsn(abs, false))
 	if err != nil {
