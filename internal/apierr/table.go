@@ -86,14 +86,21 @@ const (
 	PackedPolicyTooLarge    Code = "PackedPolicyTooLarge" // STS session policy over its packed size
 
 	// SSM.
-	ParameterNotFound                Code = "ParameterNotFound"
-	ParameterAlreadyExists           Code = "ParameterAlreadyExists"
-	ParameterVersionNotFound         Code = "ParameterVersionNotFound"
-	ParameterMaxVersionLimitExceeded Code = "ParameterMaxVersionLimitExceeded"
-	UnsupportedParameterType         Code = "UnsupportedParameterType"
-	HierarchyTypeMismatch            Code = "HierarchyTypeMismatch"
-	InvalidNextToken                 Code = "InvalidNextToken"
-	InvalidKeyID                     Code = "InvalidKeyID"
+	ParameterNotFound                  Code = "ParameterNotFound"
+	ParameterAlreadyExists             Code = "ParameterAlreadyExists"
+	ParameterVersionNotFound           Code = "ParameterVersionNotFound"
+	ParameterMaxVersionLimitExceeded   Code = "ParameterMaxVersionLimitExceeded"
+	UnsupportedParameterType           Code = "UnsupportedParameterType"
+	HierarchyTypeMismatch              Code = "HierarchyTypeMismatch"
+	InvalidNextToken                   Code = "InvalidNextToken"
+	InvalidKeyID                       Code = "InvalidKeyID"
+	HierarchyLevelLimitExceeded        Code = "HierarchyLevelLimitExceeded"
+	InvalidFilterKey                   Code = "InvalidFilterKey"
+	InvalidFilterOption                Code = "InvalidFilterOption"
+	InvalidFilterValue                 Code = "InvalidFilterValue"
+	ParameterPatternMismatch           Code = "ParameterPatternMismatch"
+	InvalidAllowedPattern              Code = "InvalidAllowedPattern"
+	ParameterVersionLabelLimitExceeded Code = "ParameterVersionLabelLimitExceeded"
 
 	// Secrets Manager.
 	ResourceNotFound        Code = "ResourceNotFound"
@@ -194,6 +201,13 @@ var table = []row{
 	{HierarchyTypeMismatch, "", 0, "HierarchyTypeMismatchException", s400, "", 0},
 	{InvalidNextToken, "", 0, "InvalidNextToken", s400, "", 0},
 	{InvalidKeyID, "", 0, "InvalidKeyId", s400, "", 0},
+	{HierarchyLevelLimitExceeded, "", 0, "HierarchyLevelLimitExceededException", s400, "", 0},
+	{InvalidFilterKey, "", 0, "InvalidFilterKey", s400, "", 0},
+	{InvalidFilterOption, "", 0, "InvalidFilterOption", s400, "", 0},
+	{InvalidFilterValue, "", 0, "InvalidFilterValue", s400, "", 0},
+	{ParameterPatternMismatch, "", 0, "ParameterPatternMismatchException", s400, "", 0},
+	{InvalidAllowedPattern, "", 0, "InvalidAllowedPatternException", s400, "", 0},
+	{ParameterVersionLabelLimitExceeded, "", 0, "ParameterVersionLabelLimitExceeded", s400, "", 0},
 
 	{ResourceNotFound, "", 0, "ResourceNotFoundException", s400, "", 0},
 	{ResourceExists, "", 0, "ResourceExistsException", s400, "", 0},
