@@ -132,10 +132,8 @@ func TestClientDockerPullThroughHelper(t *testing.T) {
 	if err := json.Unmarshal(raw, &cache); err != nil || len(cache.Registries) == 0 {
 		t.Fatalf("token cache %s: %v", raw, err)
 	}
-	old := map[string]string{}
 	past := time.Now().Add(-13 * time.Hour)
-	for k, e := range cache.Registries {
-		old[k] = e["authorizationToken"].(string)
+	for _, e := range cache.Registries {
 		e["requestedAt"] = past.Format(time.RFC3339)
 		e["expiresAt"] = past.Add(12 * time.Hour).Format(time.RFC3339)
 	}
@@ -148,8 +146,10 @@ func TestClientDockerPullThroughHelper(t *testing.T) {
 	raw, _ = os.ReadFile(cachePath)
 	json.Unmarshal(raw, &cache)
 	for k, e := range cache.Registries {
-		if e["authorizationToken"] == old[k] {
-			t.Errorf("token %s was not refreshed after forced expiry", k)
+		// berth tokens have one-second resolution, so a re-mint within the same
+		// second can be byte-identical; requestedAt proves the refresh.
+		if req, _ := time.Parse(time.RFC3339, e["requestedAt"].(string)); !req.After(past.Add(time.Hour)) {
+			t.Errorf("token %s was not refreshed after forced expiry (requestedAt %v)", k, req)
 		}
 		if exp, _ := time.Parse(time.RFC3339, e["expiresAt"].(string)); !exp.After(time.Now()) {
 			t.Errorf("refreshed token %s expires %v", k, exp)
@@ -292,4 +292,22 @@ func TestClientDoctorBrokenSetups(t *testing.T) {
 			t.Fatalf("exit %d: %s", code, s)
 		}
 	})
+}
+
+// containers/image (skopeo, podman) runs credHelpers with the bare host.
+func TestClientSkopeoThroughHelper(t *testing.T) {
+	skopeo := requireTool(t, "skopeo")
+	w := newClientWorld(t)
+	dir := t.TempDir()
+	env := w.env(RootAccessKeyID, RootSecretAccessKey, dir)
+	writeFile(t, filepath.Join(dir, "auth.json"), `{"credHelpers":{"`+w.host111+`":"berth"}}`)
+	out := mustRun(t, Cmd{Name: skopeo, Args: []string{"inspect", "--tls-verify=false", "--raw", "docker://" + w.host111 + "/app:1"}, Env: env})
+	if !strings.Contains(out, "schemaVersion") {
+		t.Fatalf("skopeo inspect: %s", out)
+	}
+	// Without the helper entry the same pull is refused.
+	writeFile(t, filepath.Join(dir, "auth.json"), `{}`)
+	if _, _, err := run(t, Cmd{Name: skopeo, Args: []string{"inspect", "--tls-verify=false", "--raw", "docker://" + w.host111 + "/app:1"}, Env: env}); err == nil {
+		t.Fatal("anonymous skopeo inspect succeeded; the helper test proves nothing")
+	}
 }
