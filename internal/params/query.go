@@ -119,7 +119,15 @@ func (f compiledFilter) matchOne(p *Parameter, v string) bool {
 	}
 	switch f.key {
 	case "Name":
-		return str(p.Name)
+		// SSM treats "USER" and "/USER" alike here (moto does the same).
+		if f.option == OptContains {
+			return str(p.Name)
+		}
+		name, want := "/"+strings.TrimPrefix(p.Name, "/"), "/"+strings.TrimPrefix(v, "/")
+		if f.option == OptBeginsWith {
+			return strings.HasPrefix(name, want)
+		}
+		return name == want
 	case "Path":
 		return underPath(p.Name, strings.TrimSuffix(v, "/"), f.option == OptRecursive)
 	case "Type":
