@@ -54,6 +54,7 @@ func commandBuilders() []func(*Env) *cobra.Command {
 		newDockerrunCmd,
 		newResolveCmd,
 		newAdminCmd,
+		newBenchCmd,
 	}
 }
 
