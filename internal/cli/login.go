@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -33,9 +34,9 @@ func clientStack(env *Env, a awsFlags) (*endpoint.Resolver, *ecrclient.Client, e
 	if err != nil {
 		return nil, nil, ecrclient.Cache{}, &ExitError{Code: ExitUsage, Err: err}
 	}
-	cache := ecrclient.Cache{Path: ecrclient.DefaultCacheDir(env.Getenv) + "/" + ecrclient.CacheFileName}
-	if env.Getenv("BERTH_DISABLE_TOKEN_CACHE") != "" {
-		cache = ecrclient.Cache{}
+	var cache ecrclient.Cache
+	if dir := ecrclient.DefaultCacheDir(env.Getenv); dir != "" && env.Getenv("BERTH_DISABLE_TOKEN_CACHE") == "" {
+		cache.Path = filepath.Join(dir, ecrclient.CacheFileName)
 	}
 	profile := a.profile
 	c, err := ecrclient.New(ecrclient.Options{Region: a.region, Profile: profile, Cache: cache})

@@ -52,7 +52,9 @@ type Cache struct {
 	Path string
 }
 
-// DefaultCacheDir is $BERTH_CACHE_DIR, else ${XDG_CACHE_HOME:-$HOME/.cache}/berth.
+// DefaultCacheDir is $BERTH_CACHE_DIR, else ${XDG_CACHE_HOME:-$HOME/.cache}/berth;
+// "" (no file cache) when no home directory is known, e.g. under a systemd
+// unit without HOME, rather than a path relative to the working directory.
 func DefaultCacheDir(getenv func(string) string) string {
 	if d := getenv("BERTH_CACHE_DIR"); d != "" {
 		return d
@@ -63,6 +65,9 @@ func DefaultCacheDir(getenv func(string) string) string {
 	home := getenv("HOME")
 	if home == "" {
 		home, _ = os.UserHomeDir()
+	}
+	if home == "" {
+		return ""
 	}
 	return filepath.Join(home, ".cache", "berth")
 }

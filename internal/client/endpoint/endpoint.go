@@ -115,6 +115,9 @@ func ConfigDir(getenv func(string) string) string {
 	if home == "" {
 		home, _ = os.UserHomeDir()
 	}
+	if home == "" {
+		return "" // no mapping file rather than one relative to the working directory
+	}
 	return filepath.Join(home, ".config", "berth")
 }
 
@@ -123,7 +126,10 @@ func ConfigDir(getenv func(string) string) string {
 // BERTH_ENDPOINT. A missing mapping file is fine; a malformed one is an error
 // naming the file and field.
 func New(getenv func(string) string) (*Resolver, error) {
-	r := &Resolver{mappingFile: filepath.Join(ConfigDir(getenv), MappingFileName)}
+	r := &Resolver{}
+	if dir := ConfigDir(getenv); dir != "" {
+		r.mappingFile = filepath.Join(dir, MappingFileName)
+	}
 	if v := strings.TrimSpace(getenv("BERTH_REGISTRY_MAP")); v != "" {
 		m, err := ParseMap(v)
 		if err != nil {
@@ -131,7 +137,11 @@ func New(getenv func(string) string) (*Resolver, error) {
 		}
 		r.add(m, "BERTH_REGISTRY_MAP")
 	}
-	data, err := os.ReadFile(r.mappingFile)
+	var data []byte
+	err := os.ErrNotExist
+	if r.mappingFile != "" {
+		data, err = os.ReadFile(r.mappingFile)
+	}
 	switch {
 	case err == nil:
 		m, err := ParseMappingFile(data)
