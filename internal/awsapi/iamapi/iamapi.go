@@ -197,7 +197,7 @@ func pageParams(q protocol.Values) (page, error) {
 	if m := q.Get("Marker"); m != "" {
 		raw, err := base64.RawURLEncoding.DecodeString(m)
 		key, ok := strings.CutPrefix(string(raw), markerPrefix)
-		if err != nil || !ok {
+		if err != nil || !ok || key == "" {
 			return p, validation(m, "Marker", "Member must be a marker returned by a previous call")
 		}
 		p.marker = key
@@ -304,35 +304,35 @@ func policyARN(account, path, name string) string {
 // listResource is the resource list actions are authorized on (arn:aws:iam::A:user/).
 func listResource(account, kind string) string { return "arn:aws:iam::" + account + ":" + kind + "/" }
 
-func (a *api) userARN(account, name string) string {
-	if u, err := a.svc.GetUser(context.Background(), account, name); err == nil {
+func (a *api) userARN(ctx context.Context, account, name string) string {
+	if u, err := a.svc.GetUser(ctx, account, name); err == nil {
 		return u.ARN
 	}
 	return arn.User(account, "/", name)
 }
 
-func (a *api) roleARN(account, name string) string {
-	if r, err := a.svc.GetRole(context.Background(), account, name); err == nil {
+func (a *api) roleARN(ctx context.Context, account, name string) string {
+	if r, err := a.svc.GetRole(ctx, account, name); err == nil {
 		return r.ARN
 	}
 	return arn.Role(account, "/", name)
 }
 
-func (a *api) groupARN(account, name string) string {
-	if g, _, err := a.svc.GetGroup(context.Background(), account, name); err == nil {
+func (a *api) groupARN(ctx context.Context, account, name string) string {
+	if g, _, err := a.svc.GetGroup(ctx, account, name); err == nil {
 		return g.ARN
 	}
 	return groupARN(account, "/", name)
 }
 
-func (a *api) entityARN(kind iamsvc.EntityKind, account, name string) string {
+func (a *api) entityARN(ctx context.Context, kind iamsvc.EntityKind, account, name string) string {
 	switch kind {
 	case iamsvc.RoleEntity:
-		return a.roleARN(account, name)
+		return a.roleARN(ctx, account, name)
 	case iamsvc.GroupEntity:
-		return a.groupARN(account, name)
+		return a.groupARN(ctx, account, name)
 	}
-	return a.userARN(account, name)
+	return a.userARN(ctx, account, name)
 }
 
 // entityParam is the parameter naming the entity of kind (UserName, RoleName, GroupName).

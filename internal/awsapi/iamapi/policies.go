@@ -226,7 +226,7 @@ func (a *api) attach(kind iamsvc.EntityKind) awsapi.Handler {
 		if err != nil {
 			return nil, err
 		}
-		if err := a.allow(ctx, c, a.entityARN(kind, c.Principal.Account, name)); err != nil {
+		if err := a.allow(ctx, c, a.entityARN(ctx, kind, c.Principal.Account, name)); err != nil {
 			return nil, err
 		}
 		return nil, a.svc.AttachPolicy(ctx, c.Principal.Account, kind, name, pa)
@@ -243,7 +243,7 @@ func (a *api) detach(kind iamsvc.EntityKind) awsapi.Handler {
 		if err != nil {
 			return nil, err
 		}
-		if err := a.allow(ctx, c, a.entityARN(kind, c.Principal.Account, name)); err != nil {
+		if err := a.allow(ctx, c, a.entityARN(ctx, kind, c.Principal.Account, name)); err != nil {
 			return nil, err
 		}
 		return nil, a.svc.DetachPolicy(ctx, c.Principal.Account, kind, name, pa)
@@ -265,7 +265,7 @@ func (a *api) listAttached(kind iamsvc.EntityKind) awsapi.Handler {
 		if err != nil {
 			return nil, err
 		}
-		if err := a.allow(ctx, c, a.entityARN(kind, c.Principal.Account, name)); err != nil {
+		if err := a.allow(ctx, c, a.entityARN(ctx, kind, c.Principal.Account, name)); err != nil {
 			return nil, err
 		}
 		pols, next, err := a.svc.ListAttachedPolicies(ctx, c.Principal.Account, kind, name, c.Query.Get("PathPrefix"), p.marker, p.maxItems)
@@ -288,7 +288,7 @@ func (a *api) putInline(kind iamsvc.EntityKind) awsapi.Handler {
 		if err != nil {
 			return nil, err
 		}
-		if err := a.allow(ctx, c, a.entityARN(kind, c.Principal.Account, v[0])); err != nil {
+		if err := a.allow(ctx, c, a.entityARN(ctx, kind, c.Principal.Account, v[0])); err != nil {
 			return nil, err
 		}
 		return nil, a.svc.PutInlinePolicy(ctx, c.Principal.Account, kind, v[0], v[1], v[2])
@@ -311,7 +311,7 @@ func (a *api) getInline(kind iamsvc.EntityKind) awsapi.Handler {
 		if err != nil {
 			return nil, err
 		}
-		if err := a.allow(ctx, c, a.entityARN(kind, c.Principal.Account, v[0])); err != nil {
+		if err := a.allow(ctx, c, a.entityARN(ctx, kind, c.Principal.Account, v[0])); err != nil {
 			return nil, err
 		}
 		doc, err := a.svc.GetInlinePolicy(ctx, c.Principal.Account, kind, v[0], v[1])
@@ -337,7 +337,7 @@ func (a *api) deleteInline(kind iamsvc.EntityKind) awsapi.Handler {
 		if err != nil {
 			return nil, err
 		}
-		if err := a.allow(ctx, c, a.entityARN(kind, c.Principal.Account, v[0])); err != nil {
+		if err := a.allow(ctx, c, a.entityARN(ctx, kind, c.Principal.Account, v[0])); err != nil {
 			return nil, err
 		}
 		return nil, a.svc.DeleteInlinePolicy(ctx, c.Principal.Account, kind, v[0], v[1])
@@ -359,7 +359,7 @@ func (a *api) listInline(kind iamsvc.EntityKind) awsapi.Handler {
 		if err != nil {
 			return nil, err
 		}
-		if err := a.allow(ctx, c, a.entityARN(kind, c.Principal.Account, name)); err != nil {
+		if err := a.allow(ctx, c, a.entityARN(ctx, kind, c.Principal.Account, name)); err != nil {
 			return nil, err
 		}
 		names, next, err := a.svc.ListInlinePolicies(ctx, c.Principal.Account, kind, name, p.marker, p.maxItems)

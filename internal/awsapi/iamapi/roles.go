@@ -52,7 +52,7 @@ func (a *api) getRole(ctx context.Context, c *awsapi.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := a.allow(ctx, c, a.roleARN(c.Principal.Account, name)); err != nil {
+	if err := a.allow(ctx, c, a.roleARN(ctx, c.Principal.Account, name)); err != nil {
 		return nil, err
 	}
 	r, err := a.svc.GetRole(ctx, c.Principal.Account, name)
@@ -67,7 +67,7 @@ func (a *api) deleteRole(ctx context.Context, c *awsapi.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := a.allow(ctx, c, a.roleARN(c.Principal.Account, name)); err != nil {
+	if err := a.allow(ctx, c, a.roleARN(ctx, c.Principal.Account, name)); err != nil {
 		return nil, err
 	}
 	return nil, a.svc.DeleteRole(ctx, c.Principal.Account, name)
@@ -102,7 +102,7 @@ func (a *api) updateAssumeRolePolicy(ctx context.Context, c *awsapi.Call) (any, 
 	if err != nil {
 		return nil, err
 	}
-	if err := a.allow(ctx, c, a.roleARN(c.Principal.Account, v[0])); err != nil {
+	if err := a.allow(ctx, c, a.roleARN(ctx, c.Principal.Account, v[0])); err != nil {
 		return nil, err
 	}
 	return nil, a.svc.UpdateAssumeRolePolicy(ctx, c.Principal.Account, v[0], v[1])
@@ -126,7 +126,7 @@ func (a *api) updateRole(ctx context.Context, c *awsapi.Call) (any, error) {
 		d := c.Query.Get("Description")
 		desc = &d
 	}
-	if err := a.allow(ctx, c, a.roleARN(c.Principal.Account, name)); err != nil {
+	if err := a.allow(ctx, c, a.roleARN(ctx, c.Principal.Account, name)); err != nil {
 		return nil, err
 	}
 	if err := a.svc.UpdateRole(ctx, c.Principal.Account, name, desc, maxSession); err != nil {
@@ -172,7 +172,7 @@ func (a *api) getGroup(ctx context.Context, c *awsapi.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := a.allow(ctx, c, a.groupARN(c.Principal.Account, name)); err != nil {
+	if err := a.allow(ctx, c, a.groupARN(ctx, c.Principal.Account, name)); err != nil {
 		return nil, err
 	}
 	g, members, err := a.svc.GetGroup(ctx, c.Principal.Account, name)
@@ -195,7 +195,7 @@ func (a *api) deleteGroup(ctx context.Context, c *awsapi.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := a.allow(ctx, c, a.groupARN(c.Principal.Account, name)); err != nil {
+	if err := a.allow(ctx, c, a.groupARN(ctx, c.Principal.Account, name)); err != nil {
 		return nil, err
 	}
 	return nil, a.svc.DeleteGroup(ctx, c.Principal.Account, name)
@@ -234,7 +234,7 @@ func (a *api) addUserToGroup(ctx context.Context, c *awsapi.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := a.allow(ctx, c, a.groupARN(c.Principal.Account, v[0])); err != nil {
+	if err := a.allow(ctx, c, a.groupARN(ctx, c.Principal.Account, v[0])); err != nil {
 		return nil, err
 	}
 	return nil, a.svc.AddUserToGroup(ctx, c.Principal.Account, v[0], v[1])
@@ -245,7 +245,7 @@ func (a *api) removeUserFromGroup(ctx context.Context, c *awsapi.Call) (any, err
 	if err != nil {
 		return nil, err
 	}
-	if err := a.allow(ctx, c, a.groupARN(c.Principal.Account, v[0])); err != nil {
+	if err := a.allow(ctx, c, a.groupARN(ctx, c.Principal.Account, v[0])); err != nil {
 		return nil, err
 	}
 	return nil, a.svc.RemoveUserFromGroup(ctx, c.Principal.Account, v[0], v[1])
@@ -260,7 +260,7 @@ func (a *api) listGroupsForUser(ctx context.Context, c *awsapi.Call) (any, error
 	if err != nil {
 		return nil, err
 	}
-	if err := a.allow(ctx, c, a.userARN(c.Principal.Account, name)); err != nil {
+	if err := a.allow(ctx, c, a.userARN(ctx, c.Principal.Account, name)); err != nil {
 		return nil, err
 	}
 	groups, next, err := a.svc.ListGroupsForUser(ctx, c.Principal.Account, name, p.marker, p.maxItems)

@@ -48,7 +48,7 @@ func (a *api) getUser(ctx context.Context, c *awsapi.Call) (any, error) {
 		info, _ := a.svc.AccountCreated(acct)
 		return userResult{userXML{UserID: acct, Arn: arn.Root(acct), CreateDate: protocol.ISOTime(info.CreatedAt)}}, nil
 	}
-	if err := a.allow(ctx, c, a.userARN(acct, name)); err != nil {
+	if err := a.allow(ctx, c, a.userARN(ctx, acct, name)); err != nil {
 		return nil, err
 	}
 	u, err := a.svc.GetUser(ctx, acct, name)
@@ -63,7 +63,7 @@ func (a *api) deleteUser(ctx context.Context, c *awsapi.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := a.allow(ctx, c, a.userARN(c.Principal.Account, name)); err != nil {
+	if err := a.allow(ctx, c, a.userARN(ctx, c.Principal.Account, name)); err != nil {
 		return nil, err
 	}
 	return nil, a.svc.DeleteUser(ctx, c.Principal.Account, name)
@@ -98,7 +98,7 @@ func (a *api) updateUser(ctx context.Context, c *awsapi.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := a.allow(ctx, c, a.userARN(c.Principal.Account, name)); err != nil {
+	if err := a.allow(ctx, c, a.userARN(ctx, c.Principal.Account, name)); err != nil {
 		return nil, err
 	}
 	in := iamsvc.UpdateUserInput{NewUserName: c.Query.Get("NewUserName"), NewPath: c.Query.Get("NewPath")}
@@ -118,7 +118,7 @@ func (a *api) tagUser(ctx context.Context, c *awsapi.Call) (any, error) {
 		return nil, apierr.New(apierr.ValidationError,
 			"1 validation error detected: Value null at 'tags' failed to satisfy constraint: Member must not be null")
 	}
-	if err := a.allow(ctx, c, a.userARN(c.Principal.Account, name)); err != nil {
+	if err := a.allow(ctx, c, a.userARN(ctx, c.Principal.Account, name)); err != nil {
 		return nil, err
 	}
 	return nil, a.svc.TagUser(ctx, c.Principal.Account, name, tags)
@@ -130,7 +130,7 @@ func (a *api) untagUser(ctx context.Context, c *awsapi.Call) (any, error) {
 		return nil, err
 	}
 	keys := c.Query.List("TagKeys.member")
-	if err := a.allow(ctx, c, a.userARN(c.Principal.Account, name)); err != nil {
+	if err := a.allow(ctx, c, a.userARN(ctx, c.Principal.Account, name)); err != nil {
 		return nil, err
 	}
 	return nil, a.svc.UntagUser(ctx, c.Principal.Account, name, keys)
@@ -150,7 +150,7 @@ func (a *api) listUserTags(ctx context.Context, c *awsapi.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := a.allow(ctx, c, a.userARN(c.Principal.Account, name)); err != nil {
+	if err := a.allow(ctx, c, a.userARN(ctx, c.Principal.Account, name)); err != nil {
 		return nil, err
 	}
 	u, err := a.svc.GetUser(ctx, c.Principal.Account, name)
@@ -167,11 +167,11 @@ func (a *api) listUserTags(ctx context.Context, c *awsapi.Call) (any, error) {
 // ---- access keys ----------------------------------------------------------------
 
 // keyOwnerARN is the resource key operations are authorized on: the user, or root.
-func (a *api) keyOwnerARN(account, user string) string {
+func (a *api) keyOwnerARN(ctx context.Context, account, user string) string {
 	if user == "" {
 		return arn.Root(account)
 	}
-	return a.userARN(account, user)
+	return a.userARN(ctx, account, user)
 }
 
 type accessKeyResult struct {
@@ -183,7 +183,7 @@ func (a *api) createAccessKey(ctx context.Context, c *awsapi.Call) (any, error) 
 	if err != nil {
 		return nil, err
 	}
-	if err := a.allow(ctx, c, a.keyOwnerARN(c.Principal.Account, user)); err != nil {
+	if err := a.allow(ctx, c, a.keyOwnerARN(ctx, c.Principal.Account, user)); err != nil {
 		return nil, err
 	}
 	k, err := a.svc.CreateAccessKey(ctx, c.Principal.Account, user)
@@ -203,7 +203,7 @@ func (a *api) deleteAccessKey(ctx context.Context, c *awsapi.Call) (any, error) 
 	if err != nil {
 		return nil, err
 	}
-	if err := a.allow(ctx, c, a.keyOwnerARN(c.Principal.Account, user)); err != nil {
+	if err := a.allow(ctx, c, a.keyOwnerARN(ctx, c.Principal.Account, user)); err != nil {
 		return nil, err
 	}
 	return nil, a.svc.DeleteAccessKey(ctx, c.Principal.Account, user, id)
@@ -218,7 +218,7 @@ func (a *api) updateAccessKey(ctx context.Context, c *awsapi.Call) (any, error) 
 	if err != nil {
 		return nil, err
 	}
-	if err := a.allow(ctx, c, a.keyOwnerARN(c.Principal.Account, user)); err != nil {
+	if err := a.allow(ctx, c, a.keyOwnerARN(ctx, c.Principal.Account, user)); err != nil {
 		return nil, err
 	}
 	return nil, a.svc.UpdateAccessKey(ctx, c.Principal.Account, user, v[0], v[1])
@@ -238,7 +238,7 @@ func (a *api) listAccessKeys(ctx context.Context, c *awsapi.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := a.allow(ctx, c, a.keyOwnerARN(c.Principal.Account, user)); err != nil {
+	if err := a.allow(ctx, c, a.keyOwnerARN(ctx, c.Principal.Account, user)); err != nil {
 		return nil, err
 	}
 	keys, next, err := a.svc.ListAccessKeys(ctx, c.Principal.Account, user, p.marker, p.maxItems)
@@ -276,7 +276,7 @@ func (a *api) getAccessKeyLastUsed(ctx context.Context, c *awsapi.Call) (any, er
 		return nil, apierr.New(apierr.AccessDenied, "User: %s is not authorized to perform: iam:GetAccessKeyLastUsed on resource: access key %s",
 			c.Principal.ARN, id)
 	}
-	if err := a.allow(ctx, c, a.keyOwnerARN(account, user)); err != nil {
+	if err := a.allow(ctx, c, a.keyOwnerARN(ctx, account, user)); err != nil {
 		return nil, err
 	}
 	return accessKeyLastUsedResult{UserName: user, AccessKeyLastUsed: accessKeyLastUsedXML{ServiceName: "N/A", Region: "N/A"}}, nil
