@@ -196,6 +196,12 @@ func (s *Service) Create(ctx context.Context, sc Scope, in CreateInput) (*Value,
 		if err != nil && !errors.Is(err, errNotFound) {
 			return err
 		}
+		if cur != nil && !cur.DeletionAt.IsZero() && !cur.DeletionAt.After(s.now()) {
+			if err := purge(ctx, tx, cur.ARN); err != nil {
+				return err
+			}
+			cur = nil
+		}
 		if cur != nil {
 			if !cur.DeletionAt.IsZero() {
 				return apierr.New(apierr.InvalidRequest, "You can't create this secret because a secret with this name is already scheduled for deletion.")
