@@ -48,6 +48,9 @@ func (s *Server) buildAWSAPI(ctx context.Context) (http.Handler, error) {
 	if err := stsapi.Register(rt, stsapi.Deps{IAM: s.ids}); err != nil {
 		return nil, err
 	}
+	if err := s.registerSSMAndSecrets(ctx, rt, meta.DB()); err != nil {
+		return nil, err
+	}
 	downloads := ecrAPI.LayerDownloads()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
