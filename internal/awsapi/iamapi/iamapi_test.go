@@ -11,6 +11,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/iam/types"
+
+	"github.com/berth-dev/berth/internal/awsapi/awsapitest"
+	"github.com/berth-dev/berth/internal/iamsvc/iamsvctest"
 )
 
 const readOnlyARN = "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly"
@@ -19,10 +22,10 @@ const ecrPullDoc = `{"Version":"2012-10-17","Statement":[{"Sid":"Pull","Effect":
 
 func TestUsersAndAccessKeys(t *testing.T) {
 	ctx := context.Background()
-	e := newEnv(t)
-	c := e.rootIAM()
+	e := awsapitest.New(t, awsapitest.IdentityAPIs)
+	c := e.RootIAM()
 
-	created := must[*iam.CreateUserOutput](t)(c.CreateUser(ctx, &iam.CreateUserInput{
+	created := iamsvctest.Must[*iam.CreateUserOutput](t)(c.CreateUser(ctx, &iam.CreateUserInput{
 		UserName: aws.String("release"), Path: aws.String("/ci/"),
 		Tags: []types.Tag{{Key: aws.String("team"), Value: aws.String("platform")}},
 	}))
@@ -34,45 +37,45 @@ func TestUsersAndAccessKeys(t *testing.T) {
 	}
 
 	_, err := c.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("RELEASE")})
-	wantErr(t, err, "EntityAlreadyExists", 409, "User with name RELEASE already exists.")
+	awsapitest.WantErr(t, err, "EntityAlreadyExists", 409, "User with name RELEASE already exists.")
 	_, err = c.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("bad/name")})
-	wantErr(t, err, "ValidationError", 400,
+	awsapitest.WantErr(t, err, "ValidationError", 400,
 		`1 validation error detected: Value 'bad/name' at 'userName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\w+=,.@-]+`)
 
-	got := must[*iam.GetUserOutput](t)(c.GetUser(ctx, &iam.GetUserInput{UserName: aws.String("release")}))
+	got := iamsvctest.Must[*iam.GetUserOutput](t)(c.GetUser(ctx, &iam.GetUserInput{UserName: aws.String("release")}))
 	if aws.ToString(got.User.UserId) != aws.ToString(u.UserId) || aws.ToString(got.User.Tags[0].Value) != "platform" {
 		t.Fatalf("GetUser = %+v", got.User)
 	}
 	_, err = c.GetUser(ctx, &iam.GetUserInput{UserName: aws.String("ghost")})
-	wantErr(t, err, "NoSuchEntity", 404, "The user with name ghost cannot be found.")
+	awsapitest.WantErr(t, err, "NoSuchEntity", 404, "The user with name ghost cannot be found.")
 
 	// GetUser without a name describes the caller: the root user here.
-	self := must[*iam.GetUserOutput](t)(c.GetUser(ctx, &iam.GetUserInput{}))
-	if aws.ToString(self.User.Arn) != "arn:aws:iam::111111111111:root" || aws.ToString(self.User.UserId) != acct {
+	self := iamsvctest.Must[*iam.GetUserOutput](t)(c.GetUser(ctx, &iam.GetUserInput{}))
+	if aws.ToString(self.User.Arn) != "arn:aws:iam::111111111111:root" || aws.ToString(self.User.UserId) != awsapitest.Account {
 		t.Fatalf("GetUser(root) = %+v", self.User)
 	}
 
 	// Tags.
-	must[*iam.TagUserOutput](t)(c.TagUser(ctx, &iam.TagUserInput{UserName: aws.String("release"),
+	iamsvctest.Must[*iam.TagUserOutput](t)(c.TagUser(ctx, &iam.TagUserInput{UserName: aws.String("release"),
 		Tags: []types.Tag{{Key: aws.String("env"), Value: aws.String("prod")}}}))
-	must[*iam.UntagUserOutput](t)(c.UntagUser(ctx, &iam.UntagUserInput{UserName: aws.String("release"), TagKeys: []string{"team"}}))
-	tags := must[*iam.ListUserTagsOutput](t)(c.ListUserTags(ctx, &iam.ListUserTagsInput{UserName: aws.String("release")}))
+	iamsvctest.Must[*iam.UntagUserOutput](t)(c.UntagUser(ctx, &iam.UntagUserInput{UserName: aws.String("release"), TagKeys: []string{"team"}}))
+	tags := iamsvctest.Must[*iam.ListUserTagsOutput](t)(c.ListUserTags(ctx, &iam.ListUserTagsInput{UserName: aws.String("release")}))
 	if len(tags.Tags) != 1 || aws.ToString(tags.Tags[0].Key) != "env" || tags.IsTruncated {
 		t.Fatalf("ListUserTags = %+v", tags.Tags)
 	}
 
 	// Access keys: two allowed, a third is over quota.
-	k1 := must[*iam.CreateAccessKeyOutput](t)(c.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("release")}))
+	k1 := iamsvctest.Must[*iam.CreateAccessKeyOutput](t)(c.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("release")}))
 	if id := aws.ToString(k1.AccessKey.AccessKeyId); !strings.HasPrefix(id, "AKIA") || len(id) != 20 ||
 		len(aws.ToString(k1.AccessKey.SecretAccessKey)) != 40 || k1.AccessKey.Status != types.StatusTypeActive ||
 		aws.ToString(k1.AccessKey.UserName) != "release" {
 		t.Fatalf("CreateAccessKey = %+v", k1.AccessKey)
 	}
-	k2 := must[*iam.CreateAccessKeyOutput](t)(c.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("release")}))
+	k2 := iamsvctest.Must[*iam.CreateAccessKeyOutput](t)(c.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("release")}))
 	_, err = c.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("release")})
-	wantErr(t, err, "LimitExceeded", 409, "Cannot exceed quota for AccessKeysPerUser: 2")
+	awsapitest.WantErr(t, err, "LimitExceeded", 409, "Cannot exceed quota for AccessKeysPerUser: 2")
 
-	keys := must[*iam.ListAccessKeysOutput](t)(c.ListAccessKeys(ctx, &iam.ListAccessKeysInput{UserName: aws.String("release")}))
+	keys := iamsvctest.Must[*iam.ListAccessKeysOutput](t)(c.ListAccessKeys(ctx, &iam.ListAccessKeysInput{UserName: aws.String("release")}))
 	if len(keys.AccessKeyMetadata) != 2 || keys.IsTruncated {
 		t.Fatalf("ListAccessKeys = %+v", keys)
 	}
@@ -83,64 +86,64 @@ func TestUsersAndAccessKeys(t *testing.T) {
 	}
 
 	// The new key works (its owner is the caller), then stops when inactive.
-	userSTS := e.sts(aws.ToString(k1.AccessKey.AccessKeyId), aws.ToString(k1.AccessKey.SecretAccessKey), "")
+	userSTS := e.STS(aws.ToString(k1.AccessKey.AccessKeyId), aws.ToString(k1.AccessKey.SecretAccessKey), "")
 	if _, err := userSTS.GetCallerIdentity(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
-	must[*iam.UpdateAccessKeyOutput](t)(c.UpdateAccessKey(ctx, &iam.UpdateAccessKeyInput{
+	iamsvctest.Must[*iam.UpdateAccessKeyOutput](t)(c.UpdateAccessKey(ctx, &iam.UpdateAccessKeyInput{
 		UserName: aws.String("release"), AccessKeyId: k1.AccessKey.AccessKeyId, Status: types.StatusTypeInactive}))
 	_, err = userSTS.GetCallerIdentity(ctx, nil)
-	wantErr(t, err, "InvalidClientTokenId", 403, "The security token included in the request is invalid.")
+	awsapitest.WantErr(t, err, "InvalidClientTokenId", 403, "The security token included in the request is invalid.")
 	_, err = c.UpdateAccessKey(ctx, &iam.UpdateAccessKeyInput{UserName: aws.String("release"), AccessKeyId: k1.AccessKey.AccessKeyId, Status: "Paused"})
-	wantErr(t, err, "ValidationError", 400, "")
+	awsapitest.WantErr(t, err, "ValidationError", 400, "")
 
-	last := must[*iam.GetAccessKeyLastUsedOutput](t)(c.GetAccessKeyLastUsed(ctx, &iam.GetAccessKeyLastUsedInput{AccessKeyId: k2.AccessKey.AccessKeyId}))
+	last := iamsvctest.Must[*iam.GetAccessKeyLastUsedOutput](t)(c.GetAccessKeyLastUsed(ctx, &iam.GetAccessKeyLastUsedInput{AccessKeyId: k2.AccessKey.AccessKeyId}))
 	if aws.ToString(last.UserName) != "release" || aws.ToString(last.AccessKeyLastUsed.ServiceName) != "N/A" {
 		t.Fatalf("GetAccessKeyLastUsed = %+v", last)
 	}
 
 	// DeleteConflict while keys, policies or groups remain.
 	_, err = c.DeleteUser(ctx, &iam.DeleteUserInput{UserName: aws.String("release")})
-	wantErr(t, err, "DeleteConflict", 409, "Cannot delete entity, must delete access keys first.")
+	awsapitest.WantErr(t, err, "DeleteConflict", 409, "Cannot delete entity, must delete access keys first.")
 	for _, k := range []*types.AccessKey{k1.AccessKey, k2.AccessKey} {
-		must[*iam.DeleteAccessKeyOutput](t)(c.DeleteAccessKey(ctx, &iam.DeleteAccessKeyInput{UserName: aws.String("release"), AccessKeyId: k.AccessKeyId}))
+		iamsvctest.Must[*iam.DeleteAccessKeyOutput](t)(c.DeleteAccessKey(ctx, &iam.DeleteAccessKeyInput{UserName: aws.String("release"), AccessKeyId: k.AccessKeyId}))
 	}
 	_, err = c.DeleteAccessKey(ctx, &iam.DeleteAccessKeyInput{UserName: aws.String("release"), AccessKeyId: k1.AccessKey.AccessKeyId})
-	wantErr(t, err, "NoSuchEntity", 404, fmt.Sprintf("The Access Key with id %s cannot be found.", aws.ToString(k1.AccessKey.AccessKeyId)))
+	awsapitest.WantErr(t, err, "NoSuchEntity", 404, fmt.Sprintf("The Access Key with id %s cannot be found.", aws.ToString(k1.AccessKey.AccessKeyId)))
 
-	must[*iam.PutUserPolicyOutput](t)(c.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String("release"),
+	iamsvctest.Must[*iam.PutUserPolicyOutput](t)(c.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String("release"),
 		PolicyName: aws.String("pull"), PolicyDocument: aws.String(ecrPullDoc)}))
 	_, err = c.DeleteUser(ctx, &iam.DeleteUserInput{UserName: aws.String("release")})
-	wantErr(t, err, "DeleteConflict", 409, "Cannot delete entity, must delete policies first.")
-	must[*iam.DeleteUserPolicyOutput](t)(c.DeleteUserPolicy(ctx, &iam.DeleteUserPolicyInput{UserName: aws.String("release"), PolicyName: aws.String("pull")}))
+	awsapitest.WantErr(t, err, "DeleteConflict", 409, "Cannot delete entity, must delete policies first.")
+	iamsvctest.Must[*iam.DeleteUserPolicyOutput](t)(c.DeleteUserPolicy(ctx, &iam.DeleteUserPolicyInput{UserName: aws.String("release"), PolicyName: aws.String("pull")}))
 
-	must[*iam.AttachUserPolicyOutput](t)(c.AttachUserPolicy(ctx, &iam.AttachUserPolicyInput{UserName: aws.String("release"), PolicyArn: aws.String(readOnlyARN)}))
+	iamsvctest.Must[*iam.AttachUserPolicyOutput](t)(c.AttachUserPolicy(ctx, &iam.AttachUserPolicyInput{UserName: aws.String("release"), PolicyArn: aws.String(readOnlyARN)}))
 	_, err = c.DeleteUser(ctx, &iam.DeleteUserInput{UserName: aws.String("release")})
-	wantErr(t, err, "DeleteConflict", 409, "Cannot delete entity, must detach all policies first.")
-	must[*iam.DetachUserPolicyOutput](t)(c.DetachUserPolicy(ctx, &iam.DetachUserPolicyInput{UserName: aws.String("release"), PolicyArn: aws.String(readOnlyARN)}))
+	awsapitest.WantErr(t, err, "DeleteConflict", 409, "Cannot delete entity, must detach all policies first.")
+	iamsvctest.Must[*iam.DetachUserPolicyOutput](t)(c.DetachUserPolicy(ctx, &iam.DetachUserPolicyInput{UserName: aws.String("release"), PolicyArn: aws.String(readOnlyARN)}))
 
 	// UpdateUser renames and moves.
-	must[*iam.UpdateUserOutput](t)(c.UpdateUser(ctx, &iam.UpdateUserInput{UserName: aws.String("release"),
+	iamsvctest.Must[*iam.UpdateUserOutput](t)(c.UpdateUser(ctx, &iam.UpdateUserInput{UserName: aws.String("release"),
 		NewUserName: aws.String("release2"), NewPath: aws.String("/")}))
-	moved := must[*iam.GetUserOutput](t)(c.GetUser(ctx, &iam.GetUserInput{UserName: aws.String("release2")}))
+	moved := iamsvctest.Must[*iam.GetUserOutput](t)(c.GetUser(ctx, &iam.GetUserInput{UserName: aws.String("release2")}))
 	if aws.ToString(moved.User.Arn) != "arn:aws:iam::111111111111:user/release2" {
 		t.Fatalf("after UpdateUser: %+v", moved.User)
 	}
-	must[*iam.DeleteUserOutput](t)(c.DeleteUser(ctx, &iam.DeleteUserInput{UserName: aws.String("release2")}))
+	iamsvctest.Must[*iam.DeleteUserOutput](t)(c.DeleteUser(ctx, &iam.DeleteUserInput{UserName: aws.String("release2")}))
 	_, err = c.DeleteUser(ctx, &iam.DeleteUserInput{UserName: aws.String("release2")})
-	wantErr(t, err, "NoSuchEntity", 404, "The user with name release2 cannot be found.")
+	awsapitest.WantErr(t, err, "NoSuchEntity", 404, "The user with name release2 cannot be found.")
 }
 
 func TestListUsersPaginator(t *testing.T) {
 	ctx := context.Background()
-	e := newEnv(t)
-	c := e.rootIAM()
+	e := awsapitest.New(t, awsapitest.IdentityAPIs)
+	c := e.RootIAM()
 	for i := range 7 {
 		path := "/"
 		if i%2 == 0 {
 			path = "/even/"
 		}
-		must[*iam.CreateUserOutput](t)(c.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String(fmt.Sprintf("u%02d", i)), Path: aws.String(path)}))
+		iamsvctest.Must[*iam.CreateUserOutput](t)(c.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String(fmt.Sprintf("u%02d", i)), Path: aws.String(path)}))
 	}
 	tests := []struct {
 		prefix string
@@ -181,19 +184,19 @@ func TestListUsersPaginator(t *testing.T) {
 		})
 	}
 	_, err := c.ListUsers(ctx, &iam.ListUsersInput{Marker: aws.String("u03")})
-	wantErr(t, err, "ValidationError", 400, "")
+	awsapitest.WantErr(t, err, "ValidationError", 400, "")
 	_, err = c.ListUsers(ctx, &iam.ListUsersInput{MaxItems: aws.Int32(1001)})
-	wantErr(t, err, "ValidationError", 400,
+	awsapitest.WantErr(t, err, "ValidationError", 400,
 		"1 validation error detected: Value '1001' at 'maxItems' failed to satisfy constraint: Member must have value less than or equal to 1000")
 }
 
 func TestManagedPolicies(t *testing.T) {
 	ctx := context.Background()
-	e := newEnv(t)
-	c := e.rootIAM()
+	e := awsapitest.New(t, awsapitest.IdentityAPIs)
+	c := e.RootIAM()
 
 	doc := `{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "ecr:*", "Resource": "*"}]}`
-	cp := must[*iam.CreatePolicyOutput](t)(c.CreatePolicy(ctx, &iam.CreatePolicyInput{PolicyName: aws.String("ecr-all"),
+	cp := iamsvctest.Must[*iam.CreatePolicyOutput](t)(c.CreatePolicy(ctx, &iam.CreatePolicyInput{PolicyName: aws.String("ecr-all"),
 		PolicyDocument: aws.String(doc), Description: aws.String("all of ecr"), Path: aws.String("/team/")}))
 	pa := aws.ToString(cp.Policy.Arn)
 	if pa != "arn:aws:iam::111111111111:policy/team/ecr-all" || aws.ToString(cp.Policy.DefaultVersionId) != "v1" ||
@@ -201,23 +204,23 @@ func TestManagedPolicies(t *testing.T) {
 		t.Fatalf("CreatePolicy = %+v", cp.Policy)
 	}
 	_, err := c.CreatePolicy(ctx, &iam.CreatePolicyInput{PolicyName: aws.String("ecr-all"), PolicyDocument: aws.String(doc)})
-	wantErr(t, err, "EntityAlreadyExists", 409, "A policy called ecr-all already exists. Duplicate names are not allowed.")
+	awsapitest.WantErr(t, err, "EntityAlreadyExists", 409, "A policy called ecr-all already exists. Duplicate names are not allowed.")
 	_, err = c.CreatePolicy(ctx, &iam.CreatePolicyInput{PolicyName: aws.String("broken"), PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Resource":"*"}]}`)})
-	wantErr(t, err, "MalformedPolicyDocument", 400, "")
+	awsapitest.WantErr(t, err, "MalformedPolicyDocument", 400, "")
 	_, err = c.CreatePolicy(ctx, &iam.CreatePolicyInput{PolicyName: aws.String("broken"), PolicyDocument: aws.String(`{not json`)})
-	wantErr(t, err, "MalformedPolicyDocument", 400, "")
+	awsapitest.WantErr(t, err, "MalformedPolicyDocument", 400, "")
 
-	gp := must[*iam.GetPolicyOutput](t)(c.GetPolicy(ctx, &iam.GetPolicyInput{PolicyArn: aws.String(pa)}))
+	gp := iamsvctest.Must[*iam.GetPolicyOutput](t)(c.GetPolicy(ctx, &iam.GetPolicyInput{PolicyArn: aws.String(pa)}))
 	if aws.ToString(gp.Policy.Description) != "all of ecr" {
 		t.Fatalf("GetPolicy = %+v", gp.Policy)
 	}
 	_, err = c.GetPolicy(ctx, &iam.GetPolicyInput{PolicyArn: aws.String("arn:aws:iam::111111111111:policy/nope")})
-	wantErr(t, err, "NoSuchEntity", 404, "Policy arn:aws:iam::111111111111:policy/nope was not found.")
+	awsapitest.WantErr(t, err, "NoSuchEntity", 404, "Policy arn:aws:iam::111111111111:policy/nope was not found.")
 	_, err = c.GetPolicy(ctx, &iam.GetPolicyInput{PolicyArn: aws.String("not-an-arn-but-long-enough")})
-	wantErr(t, err, "InvalidInput", 400, "ARN not-an-arn-but-long-enough is not valid.")
+	awsapitest.WantErr(t, err, "InvalidInput", 400, "ARN not-an-arn-but-long-enough is not valid.")
 
 	// Documents come back URL-encoded, exactly as sent once decoded.
-	v1 := must[*iam.GetPolicyVersionOutput](t)(c.GetPolicyVersion(ctx, &iam.GetPolicyVersionInput{PolicyArn: aws.String(pa), VersionId: aws.String("v1")}))
+	v1 := iamsvctest.Must[*iam.GetPolicyVersionOutput](t)(c.GetPolicyVersion(ctx, &iam.GetPolicyVersionInput{PolicyArn: aws.String(pa), VersionId: aws.String("v1")}))
 	if dec, err := url.QueryUnescape(aws.ToString(v1.PolicyVersion.Document)); err != nil || dec != doc || !v1.PolicyVersion.IsDefaultVersion {
 		t.Fatalf("GetPolicyVersion document %q → %q (%v)", aws.ToString(v1.PolicyVersion.Document), dec, err)
 	}
@@ -227,40 +230,40 @@ func TestManagedPolicies(t *testing.T) {
 
 	// Versions: up to 5, default switching, deleting.
 	for i := 2; i <= 5; i++ {
-		v := must[*iam.CreatePolicyVersionOutput](t)(c.CreatePolicyVersion(ctx, &iam.CreatePolicyVersionInput{PolicyArn: aws.String(pa),
+		v := iamsvctest.Must[*iam.CreatePolicyVersionOutput](t)(c.CreatePolicyVersion(ctx, &iam.CreatePolicyVersionInput{PolicyArn: aws.String(pa),
 			PolicyDocument: aws.String(ecrPullDoc), SetAsDefault: i == 3}))
 		if aws.ToString(v.PolicyVersion.VersionId) != fmt.Sprintf("v%d", i) || v.PolicyVersion.IsDefaultVersion != (i == 3) {
 			t.Fatalf("CreatePolicyVersion = %+v", v.PolicyVersion)
 		}
 	}
 	_, err = c.CreatePolicyVersion(ctx, &iam.CreatePolicyVersionInput{PolicyArn: aws.String(pa), PolicyDocument: aws.String(doc)})
-	wantErr(t, err, "LimitExceeded", 409, "")
-	vs := must[*iam.ListPolicyVersionsOutput](t)(c.ListPolicyVersions(ctx, &iam.ListPolicyVersionsInput{PolicyArn: aws.String(pa), MaxItems: aws.Int32(3)}))
+	awsapitest.WantErr(t, err, "LimitExceeded", 409, "")
+	vs := iamsvctest.Must[*iam.ListPolicyVersionsOutput](t)(c.ListPolicyVersions(ctx, &iam.ListPolicyVersionsInput{PolicyArn: aws.String(pa), MaxItems: aws.Int32(3)}))
 	if len(vs.Versions) != 3 || !vs.IsTruncated || aws.ToString(vs.Versions[0].VersionId) != "v5" {
 		t.Fatalf("ListPolicyVersions = %+v", vs)
 	}
-	rest := must[*iam.ListPolicyVersionsOutput](t)(c.ListPolicyVersions(ctx, &iam.ListPolicyVersionsInput{PolicyArn: aws.String(pa), Marker: vs.Marker}))
+	rest := iamsvctest.Must[*iam.ListPolicyVersionsOutput](t)(c.ListPolicyVersions(ctx, &iam.ListPolicyVersionsInput{PolicyArn: aws.String(pa), Marker: vs.Marker}))
 	if len(rest.Versions) != 2 || rest.IsTruncated || aws.ToString(rest.Versions[1].VersionId) != "v1" {
 		t.Fatalf("ListPolicyVersions page 2 = %+v", rest)
 	}
 	_, err = c.DeletePolicyVersion(ctx, &iam.DeletePolicyVersionInput{PolicyArn: aws.String(pa), VersionId: aws.String("v3")})
-	wantErr(t, err, "DeleteConflict", 409, "Cannot delete the default version of a policy.")
-	must[*iam.SetDefaultPolicyVersionOutput](t)(c.SetDefaultPolicyVersion(ctx, &iam.SetDefaultPolicyVersionInput{PolicyArn: aws.String(pa), VersionId: aws.String("v1")}))
+	awsapitest.WantErr(t, err, "DeleteConflict", 409, "Cannot delete the default version of a policy.")
+	iamsvctest.Must[*iam.SetDefaultPolicyVersionOutput](t)(c.SetDefaultPolicyVersion(ctx, &iam.SetDefaultPolicyVersionInput{PolicyArn: aws.String(pa), VersionId: aws.String("v1")}))
 	_, err = c.SetDefaultPolicyVersion(ctx, &iam.SetDefaultPolicyVersionInput{PolicyArn: aws.String(pa), VersionId: aws.String("v9")})
-	wantErr(t, err, "NoSuchEntity", 404, "")
+	awsapitest.WantErr(t, err, "NoSuchEntity", 404, "")
 
 	// Attach to a user, role and group; deleting the policy conflicts.
-	must[*iam.CreateUserOutput](t)(c.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("bob")}))
-	must[*iam.AttachUserPolicyOutput](t)(c.AttachUserPolicy(ctx, &iam.AttachUserPolicyInput{UserName: aws.String("bob"), PolicyArn: aws.String(pa)}))
-	must[*iam.AttachUserPolicyOutput](t)(c.AttachUserPolicy(ctx, &iam.AttachUserPolicyInput{UserName: aws.String("bob"), PolicyArn: aws.String(readOnlyARN)}))
+	iamsvctest.Must[*iam.CreateUserOutput](t)(c.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("bob")}))
+	iamsvctest.Must[*iam.AttachUserPolicyOutput](t)(c.AttachUserPolicy(ctx, &iam.AttachUserPolicyInput{UserName: aws.String("bob"), PolicyArn: aws.String(pa)}))
+	iamsvctest.Must[*iam.AttachUserPolicyOutput](t)(c.AttachUserPolicy(ctx, &iam.AttachUserPolicyInput{UserName: aws.String("bob"), PolicyArn: aws.String(readOnlyARN)}))
 	_, err = c.AttachUserPolicy(ctx, &iam.AttachUserPolicyInput{UserName: aws.String("bob"), PolicyArn: aws.String("arn:aws:iam::aws:policy/NoSuchPolicy")})
-	wantErr(t, err, "NoSuchEntity", 404, "Policy arn:aws:iam::aws:policy/NoSuchPolicy does not exist or is not attachable.")
-	att := must[*iam.ListAttachedUserPoliciesOutput](t)(c.ListAttachedUserPolicies(ctx, &iam.ListAttachedUserPoliciesInput{UserName: aws.String("bob")}))
+	awsapitest.WantErr(t, err, "NoSuchEntity", 404, "Policy arn:aws:iam::aws:policy/NoSuchPolicy does not exist or is not attachable.")
+	att := iamsvctest.Must[*iam.ListAttachedUserPoliciesOutput](t)(c.ListAttachedUserPolicies(ctx, &iam.ListAttachedUserPoliciesInput{UserName: aws.String("bob")}))
 	if len(att.AttachedPolicies) != 2 || aws.ToString(att.AttachedPolicies[0].PolicyName) != "AmazonEC2ContainerRegistryReadOnly" {
 		t.Fatalf("ListAttachedUserPolicies = %+v", att.AttachedPolicies)
 	}
 	_, err = c.DeletePolicy(ctx, &iam.DeletePolicyInput{PolicyArn: aws.String(pa)})
-	wantErr(t, err, "DeleteConflict", 409, "Cannot delete a policy attached to entities.")
+	awsapitest.WantErr(t, err, "DeleteConflict", 409, "Cannot delete a policy attached to entities.")
 
 	// ListPolicies scopes and OnlyAttached; the AWS-managed ECR policies are there.
 	names := func(in *iam.ListPoliciesInput) []string {
@@ -295,43 +298,43 @@ func TestManagedPolicies(t *testing.T) {
 		t.Fatalf("PathPrefix: %v", got)
 	}
 
-	ro := must[*iam.GetPolicyVersionOutput](t)(c.GetPolicyVersion(ctx, &iam.GetPolicyVersionInput{PolicyArn: aws.String(readOnlyARN), VersionId: aws.String("v3")}))
+	ro := iamsvctest.Must[*iam.GetPolicyVersionOutput](t)(c.GetPolicyVersion(ctx, &iam.GetPolicyVersionInput{PolicyArn: aws.String(readOnlyARN), VersionId: aws.String("v3")}))
 	if dec, _ := url.QueryUnescape(aws.ToString(ro.PolicyVersion.Document)); !strings.Contains(dec, "ecr:BatchGetImage") {
 		t.Fatalf("AWS-managed document: %q", dec)
 	}
 	_, err = c.DeletePolicy(ctx, &iam.DeletePolicyInput{PolicyArn: aws.String(readOnlyARN)})
-	wantErr(t, err, "InvalidInput", 400, "")
+	awsapitest.WantErr(t, err, "InvalidInput", 400, "")
 
-	must[*iam.DetachUserPolicyOutput](t)(c.DetachUserPolicy(ctx, &iam.DetachUserPolicyInput{UserName: aws.String("bob"), PolicyArn: aws.String(pa)}))
+	iamsvctest.Must[*iam.DetachUserPolicyOutput](t)(c.DetachUserPolicy(ctx, &iam.DetachUserPolicyInput{UserName: aws.String("bob"), PolicyArn: aws.String(pa)}))
 	_, err = c.DetachUserPolicy(ctx, &iam.DetachUserPolicyInput{UserName: aws.String("bob"), PolicyArn: aws.String(pa)})
-	wantErr(t, err, "NoSuchEntity", 404, "Policy "+pa+" was not found.")
+	awsapitest.WantErr(t, err, "NoSuchEntity", 404, "Policy "+pa+" was not found.")
 	_, err = c.DeletePolicy(ctx, &iam.DeletePolicyInput{PolicyArn: aws.String(pa)})
-	wantErr(t, err, "DeleteConflict", 409, "")
+	awsapitest.WantErr(t, err, "DeleteConflict", 409, "")
 	for _, v := range []string{"v2", "v3", "v4", "v5"} {
-		must[*iam.DeletePolicyVersionOutput](t)(c.DeletePolicyVersion(ctx, &iam.DeletePolicyVersionInput{PolicyArn: aws.String(pa), VersionId: aws.String(v)}))
+		iamsvctest.Must[*iam.DeletePolicyVersionOutput](t)(c.DeletePolicyVersion(ctx, &iam.DeletePolicyVersionInput{PolicyArn: aws.String(pa), VersionId: aws.String(v)}))
 	}
-	must[*iam.DeletePolicyOutput](t)(c.DeletePolicy(ctx, &iam.DeletePolicyInput{PolicyArn: aws.String(pa)}))
+	iamsvctest.Must[*iam.DeletePolicyOutput](t)(c.DeletePolicy(ctx, &iam.DeletePolicyInput{PolicyArn: aws.String(pa)}))
 
 	// Ten attachments at most.
 	for i := range 10 {
-		p := must[*iam.CreatePolicyOutput](t)(c.CreatePolicy(ctx, &iam.CreatePolicyInput{PolicyName: aws.String(fmt.Sprintf("p%d", i)), PolicyDocument: aws.String(doc)}))
+		p := iamsvctest.Must[*iam.CreatePolicyOutput](t)(c.CreatePolicy(ctx, &iam.CreatePolicyInput{PolicyName: aws.String(fmt.Sprintf("p%d", i)), PolicyDocument: aws.String(doc)}))
 		_, err := c.AttachUserPolicy(ctx, &iam.AttachUserPolicyInput{UserName: aws.String("bob"), PolicyArn: p.Policy.Arn})
 		if i < 9 && err != nil {
 			t.Fatal(err)
 		}
 		if i == 9 {
-			wantErr(t, err, "LimitExceeded", 409, "Cannot exceed quota for PoliciesPerUser: 10")
+			awsapitest.WantErr(t, err, "LimitExceeded", 409, "Cannot exceed quota for PoliciesPerUser: 10")
 		}
 	}
 }
 
 func TestInlinePolicies(t *testing.T) {
 	ctx := context.Background()
-	e := newEnv(t)
-	c := e.rootIAM()
-	must[*iam.CreateUserOutput](t)(c.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("bob")}))
-	must[*iam.CreateGroupOutput](t)(c.CreateGroup(ctx, &iam.CreateGroupInput{GroupName: aws.String("devs")}))
-	must[*iam.CreateRoleOutput](t)(c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("ci"),
+	e := awsapitest.New(t, awsapitest.IdentityAPIs)
+	c := e.RootIAM()
+	iamsvctest.Must[*iam.CreateUserOutput](t)(c.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("bob")}))
+	iamsvctest.Must[*iam.CreateGroupOutput](t)(c.CreateGroup(ctx, &iam.CreateGroupInput{GroupName: aws.String("devs")}))
+	iamsvctest.Must[*iam.CreateRoleOutput](t)(c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("ci"),
 		AssumeRolePolicyDocument: aws.String(trustAccount)}))
 
 	type kind struct {
@@ -472,9 +475,9 @@ func TestInlinePolicies(t *testing.T) {
 			if dec, _ := url.QueryUnescape(enc); dec != ecrPullDoc || policy != "pull" || entity == "" {
 				t.Fatalf("get = %s %s %q", entity, policy, dec)
 			}
-			wantErr(t, k.put("bad", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ecr:*"}]}`), "MalformedPolicyDocument", 400, "")
+			awsapitest.WantErr(t, k.put("bad", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ecr:*"}]}`), "MalformedPolicyDocument", 400, "")
 			_, _, _, err = k.get("nope")
-			wantErr(t, err, "NoSuchEntity", 404, k.missingPolicy)
+			awsapitest.WantErr(t, err, "NoSuchEntity", 404, k.missingPolicy)
 			if names, err := k.list(); err != nil || strings.Join(names, ",") != "pull" {
 				t.Fatalf("list = %v, %v", names, err)
 			}
@@ -487,25 +490,25 @@ func TestInlinePolicies(t *testing.T) {
 			if err := k.del("pull"); err != nil {
 				t.Fatal(err)
 			}
-			wantErr(t, k.del("pull"), "NoSuchEntity", 404, "")
+			awsapitest.WantErr(t, k.del("pull"), "NoSuchEntity", 404, "")
 		})
 	}
 	// Oversized inline policies hit the per-user total.
 	big := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ecr:BatchGetImage","Resource":"arn:aws:ecr:*:*:repository/` + strings.Repeat("a", 2100) + `"}]}`
 	_, err := c.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String("bob"), PolicyName: aws.String("big"), PolicyDocument: aws.String(big)})
-	wantErr(t, err, "LimitExceeded", 409, "Maximum policy size of 2048 bytes exceeded for user bob.")
+	awsapitest.WantErr(t, err, "LimitExceeded", 409, "Maximum policy size of 2048 bytes exceeded for user bob.")
 	_, err = c.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String("ghost"), PolicyName: aws.String("p"), PolicyDocument: aws.String(ecrPullDoc)})
-	wantErr(t, err, "NoSuchEntity", 404, "The user with name ghost cannot be found.")
+	awsapitest.WantErr(t, err, "NoSuchEntity", 404, "The user with name ghost cannot be found.")
 }
 
 const trustAccount = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:root"},"Action":"sts:AssumeRole"}]}`
 
 func TestRolesAndGroups(t *testing.T) {
 	ctx := context.Background()
-	e := newEnv(t)
-	c := e.rootIAM()
+	e := awsapitest.New(t, awsapitest.IdentityAPIs)
+	c := e.RootIAM()
 
-	cr := must[*iam.CreateRoleOutput](t)(c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("deployer"), Path: aws.String("/svc/"),
+	cr := iamsvctest.Must[*iam.CreateRoleOutput](t)(c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("deployer"), Path: aws.String("/svc/"),
 		AssumeRolePolicyDocument: aws.String(trustAccount), Description: aws.String("deploys"), MaxSessionDuration: aws.Int32(7200),
 		Tags: []types.Tag{{Key: aws.String("k"), Value: aws.String("v")}}}))
 	r := cr.Role
@@ -517,51 +520,51 @@ func TestRolesAndGroups(t *testing.T) {
 		t.Fatalf("trust policy = %q", dec)
 	}
 	_, err := c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("deployer"), AssumeRolePolicyDocument: aws.String(trustAccount)})
-	wantErr(t, err, "EntityAlreadyExists", 409, "Role with name deployer already exists.")
+	awsapitest.WantErr(t, err, "EntityAlreadyExists", 409, "Role with name deployer already exists.")
 	_, err = c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("x2"), AssumeRolePolicyDocument: aws.String(ecrPullDoc)})
-	wantErr(t, err, "MalformedPolicyDocument", 400, "")
+	awsapitest.WantErr(t, err, "MalformedPolicyDocument", 400, "")
 	_, err = c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("x3"), AssumeRolePolicyDocument: aws.String(trustAccount), MaxSessionDuration: aws.Int32(60)})
-	wantErr(t, err, "ValidationError", 400,
+	awsapitest.WantErr(t, err, "ValidationError", 400,
 		"1 validation error detected: Value '60' at 'maxSessionDuration' failed to satisfy constraint: Member must have value between 3600 and 43200")
 
-	gr := must[*iam.GetRoleOutput](t)(c.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("deployer")}))
+	gr := iamsvctest.Must[*iam.GetRoleOutput](t)(c.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("deployer")}))
 	if aws.ToString(gr.Role.RoleName) != "deployer" || gr.Role.RoleLastUsed == nil {
 		t.Fatalf("GetRole = %+v", gr.Role)
 	}
 	_, err = c.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("ghost")})
-	wantErr(t, err, "NoSuchEntity", 404, "The role with name ghost cannot be found.")
+	awsapitest.WantErr(t, err, "NoSuchEntity", 404, "The role with name ghost cannot be found.")
 
 	newTrust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
-	must[*iam.UpdateAssumeRolePolicyOutput](t)(c.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String("deployer"), PolicyDocument: aws.String(newTrust)}))
-	must[*iam.UpdateRoleOutput](t)(c.UpdateRole(ctx, &iam.UpdateRoleInput{RoleName: aws.String("deployer"), Description: aws.String("d2")}))
-	lr := must[*iam.ListRolesOutput](t)(c.ListRoles(ctx, &iam.ListRolesInput{}))
+	iamsvctest.Must[*iam.UpdateAssumeRolePolicyOutput](t)(c.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String("deployer"), PolicyDocument: aws.String(newTrust)}))
+	iamsvctest.Must[*iam.UpdateRoleOutput](t)(c.UpdateRole(ctx, &iam.UpdateRoleInput{RoleName: aws.String("deployer"), Description: aws.String("d2")}))
+	lr := iamsvctest.Must[*iam.ListRolesOutput](t)(c.ListRoles(ctx, &iam.ListRolesInput{}))
 	if len(lr.Roles) != 1 || aws.ToString(lr.Roles[0].Description) != "d2" {
 		t.Fatalf("ListRoles = %+v", lr.Roles)
 	}
 	if dec, _ := url.QueryUnescape(aws.ToString(lr.Roles[0].AssumeRolePolicyDocument)); dec != newTrust {
 		t.Fatalf("updated trust = %q", dec)
 	}
-	must[*iam.AttachRolePolicyOutput](t)(c.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String("deployer"), PolicyArn: aws.String(readOnlyARN)}))
+	iamsvctest.Must[*iam.AttachRolePolicyOutput](t)(c.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String("deployer"), PolicyArn: aws.String(readOnlyARN)}))
 	_, err = c.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String("deployer")})
-	wantErr(t, err, "DeleteConflict", 409, "Cannot delete entity, must detach all policies first.")
-	must[*iam.DetachRolePolicyOutput](t)(c.DetachRolePolicy(ctx, &iam.DetachRolePolicyInput{RoleName: aws.String("deployer"), PolicyArn: aws.String(readOnlyARN)}))
-	must[*iam.DeleteRoleOutput](t)(c.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String("deployer")}))
+	awsapitest.WantErr(t, err, "DeleteConflict", 409, "Cannot delete entity, must detach all policies first.")
+	iamsvctest.Must[*iam.DetachRolePolicyOutput](t)(c.DetachRolePolicy(ctx, &iam.DetachRolePolicyInput{RoleName: aws.String("deployer"), PolicyArn: aws.String(readOnlyARN)}))
+	iamsvctest.Must[*iam.DeleteRoleOutput](t)(c.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String("deployer")}))
 
 	// Groups and membership.
-	g := must[*iam.CreateGroupOutput](t)(c.CreateGroup(ctx, &iam.CreateGroupInput{GroupName: aws.String("devs"), Path: aws.String("/eng/")}))
+	g := iamsvctest.Must[*iam.CreateGroupOutput](t)(c.CreateGroup(ctx, &iam.CreateGroupInput{GroupName: aws.String("devs"), Path: aws.String("/eng/")}))
 	if aws.ToString(g.Group.Arn) != "arn:aws:iam::111111111111:group/eng/devs" || !strings.HasPrefix(aws.ToString(g.Group.GroupId), "AGPA") {
 		t.Fatalf("CreateGroup = %+v", g.Group)
 	}
 	_, err = c.CreateGroup(ctx, &iam.CreateGroupInput{GroupName: aws.String("devs")})
-	wantErr(t, err, "EntityAlreadyExists", 409, "Group with name devs already exists.")
-	must[*iam.CreateGroupOutput](t)(c.CreateGroup(ctx, &iam.CreateGroupInput{GroupName: aws.String("ops")}))
+	awsapitest.WantErr(t, err, "EntityAlreadyExists", 409, "Group with name devs already exists.")
+	iamsvctest.Must[*iam.CreateGroupOutput](t)(c.CreateGroup(ctx, &iam.CreateGroupInput{GroupName: aws.String("ops")}))
 	for _, u := range []string{"ann", "bob", "cat"} {
-		must[*iam.CreateUserOutput](t)(c.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String(u)}))
-		must[*iam.AddUserToGroupOutput](t)(c.AddUserToGroup(ctx, &iam.AddUserToGroupInput{GroupName: aws.String("devs"), UserName: aws.String(u)}))
+		iamsvctest.Must[*iam.CreateUserOutput](t)(c.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String(u)}))
+		iamsvctest.Must[*iam.AddUserToGroupOutput](t)(c.AddUserToGroup(ctx, &iam.AddUserToGroupInput{GroupName: aws.String("devs"), UserName: aws.String(u)}))
 	}
-	must[*iam.AddUserToGroupOutput](t)(c.AddUserToGroup(ctx, &iam.AddUserToGroupInput{GroupName: aws.String("ops"), UserName: aws.String("bob")}))
+	iamsvctest.Must[*iam.AddUserToGroupOutput](t)(c.AddUserToGroup(ctx, &iam.AddUserToGroupInput{GroupName: aws.String("ops"), UserName: aws.String("bob")}))
 	_, err = c.AddUserToGroup(ctx, &iam.AddUserToGroupInput{GroupName: aws.String("nope"), UserName: aws.String("bob")})
-	wantErr(t, err, "NoSuchEntity", 404, "The group with name nope cannot be found.")
+	awsapitest.WantErr(t, err, "NoSuchEntity", 404, "The group with name nope cannot be found.")
 
 	p := iam.NewGetGroupPaginator(c, &iam.GetGroupInput{GroupName: aws.String("devs"), MaxItems: aws.Int32(2)})
 	var members []string
@@ -580,64 +583,64 @@ func TestRolesAndGroups(t *testing.T) {
 	if strings.Join(members, ",") != "ann,bob,cat" {
 		t.Fatalf("GetGroup members = %v", members)
 	}
-	gfu := must[*iam.ListGroupsForUserOutput](t)(c.ListGroupsForUser(ctx, &iam.ListGroupsForUserInput{UserName: aws.String("bob")}))
+	gfu := iamsvctest.Must[*iam.ListGroupsForUserOutput](t)(c.ListGroupsForUser(ctx, &iam.ListGroupsForUserInput{UserName: aws.String("bob")}))
 	if len(gfu.Groups) != 2 || aws.ToString(gfu.Groups[0].GroupName) != "devs" {
 		t.Fatalf("ListGroupsForUser = %+v", gfu.Groups)
 	}
-	lg := must[*iam.ListGroupsOutput](t)(c.ListGroups(ctx, &iam.ListGroupsInput{PathPrefix: aws.String("/eng/")}))
+	lg := iamsvctest.Must[*iam.ListGroupsOutput](t)(c.ListGroups(ctx, &iam.ListGroupsInput{PathPrefix: aws.String("/eng/")}))
 	if len(lg.Groups) != 1 {
 		t.Fatalf("ListGroups = %+v", lg.Groups)
 	}
 	_, err = c.DeleteGroup(ctx, &iam.DeleteGroupInput{GroupName: aws.String("ops")})
-	wantErr(t, err, "DeleteConflict", 409, "")
+	awsapitest.WantErr(t, err, "DeleteConflict", 409, "")
 	_, err = c.DeleteUser(ctx, &iam.DeleteUserInput{UserName: aws.String("bob")})
-	wantErr(t, err, "DeleteConflict", 409, "Cannot delete entity, must remove users from group first.")
-	must[*iam.RemoveUserFromGroupOutput](t)(c.RemoveUserFromGroup(ctx, &iam.RemoveUserFromGroupInput{GroupName: aws.String("ops"), UserName: aws.String("bob")}))
-	must[*iam.DeleteGroupOutput](t)(c.DeleteGroup(ctx, &iam.DeleteGroupInput{GroupName: aws.String("ops")}))
+	awsapitest.WantErr(t, err, "DeleteConflict", 409, "Cannot delete entity, must remove users from group first.")
+	iamsvctest.Must[*iam.RemoveUserFromGroupOutput](t)(c.RemoveUserFromGroup(ctx, &iam.RemoveUserFromGroupInput{GroupName: aws.String("ops"), UserName: aws.String("bob")}))
+	iamsvctest.Must[*iam.DeleteGroupOutput](t)(c.DeleteGroup(ctx, &iam.DeleteGroupInput{GroupName: aws.String("ops")}))
 	_, err = c.GetGroup(ctx, &iam.GetGroupInput{GroupName: aws.String("ops")})
-	wantErr(t, err, "NoSuchEntity", 404, "The group with name ops cannot be found.")
+	awsapitest.WantErr(t, err, "NoSuchEntity", 404, "The group with name ops cannot be found.")
 }
 
 // A user's IAM permissions come from its policies, and denials carry AWS's message.
 func TestAuthorization(t *testing.T) {
 	ctx := context.Background()
-	e := newEnv(t)
-	root := e.rootIAM()
-	must[*iam.CreateUserOutput](t)(root.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("reader")}))
-	must[*iam.AttachUserPolicyOutput](t)(root.AttachUserPolicy(ctx, &iam.AttachUserPolicyInput{UserName: aws.String("reader"), PolicyArn: aws.String(readOnlyARN)}))
-	k := must[*iam.CreateAccessKeyOutput](t)(root.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("reader")}))
-	reader := e.iam(aws.ToString(k.AccessKey.AccessKeyId), aws.ToString(k.AccessKey.SecretAccessKey), "")
+	e := awsapitest.New(t, awsapitest.IdentityAPIs)
+	root := e.RootIAM()
+	iamsvctest.Must[*iam.CreateUserOutput](t)(root.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("reader")}))
+	iamsvctest.Must[*iam.AttachUserPolicyOutput](t)(root.AttachUserPolicy(ctx, &iam.AttachUserPolicyInput{UserName: aws.String("reader"), PolicyArn: aws.String(readOnlyARN)}))
+	k := iamsvctest.Must[*iam.CreateAccessKeyOutput](t)(root.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("reader")}))
+	reader := e.IAM(aws.ToString(k.AccessKey.AccessKeyId), aws.ToString(k.AccessKey.SecretAccessKey), "")
 
 	_, err := reader.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("eve")})
-	wantErr(t, err, "AccessDenied", 403,
+	awsapitest.WantErr(t, err, "AccessDenied", 403,
 		"User: arn:aws:iam::111111111111:user/reader is not authorized to perform: iam:CreateUser on resource: arn:aws:iam::111111111111:user/eve because no identity-based policy allows the iam:CreateUser action")
 	_, err = reader.ListUsers(ctx, &iam.ListUsersInput{})
-	wantErr(t, err, "AccessDenied", 403,
+	awsapitest.WantErr(t, err, "AccessDenied", 403,
 		"User: arn:aws:iam::111111111111:user/reader is not authorized to perform: iam:ListUsers on resource: arn:aws:iam::111111111111:user/ because no identity-based policy allows the iam:ListUsers action")
 
 	// Self-service with ${aws:username}, as AWS's own examples do it.
 	self := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:GetUser","iam:ListAccessKeys"],"Resource":"arn:aws:iam::111111111111:user/${aws:username}"}]}`
-	must[*iam.PutUserPolicyOutput](t)(root.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String("reader"), PolicyName: aws.String("self"), PolicyDocument: aws.String(self)}))
-	me := must[*iam.GetUserOutput](t)(reader.GetUser(ctx, &iam.GetUserInput{}))
+	iamsvctest.Must[*iam.PutUserPolicyOutput](t)(root.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String("reader"), PolicyName: aws.String("self"), PolicyDocument: aws.String(self)}))
+	me := iamsvctest.Must[*iam.GetUserOutput](t)(reader.GetUser(ctx, &iam.GetUserInput{}))
 	if aws.ToString(me.User.UserName) != "reader" {
 		t.Fatalf("GetUser(self) = %+v", me.User)
 	}
-	if keys := must[*iam.ListAccessKeysOutput](t)(reader.ListAccessKeys(ctx, &iam.ListAccessKeysInput{})); len(keys.AccessKeyMetadata) != 1 {
+	if keys := iamsvctest.Must[*iam.ListAccessKeysOutput](t)(reader.ListAccessKeys(ctx, &iam.ListAccessKeysInput{})); len(keys.AccessKeyMetadata) != 1 {
 		t.Fatalf("own keys = %+v", keys.AccessKeyMetadata)
 	}
 	_, err = reader.GetUser(ctx, &iam.GetUserInput{UserName: aws.String("admin")})
-	wantErr(t, err, "AccessDenied", 403, "")
+	awsapitest.WantErr(t, err, "AccessDenied", 403, "")
 
 	// An explicit deny beats an allow.
-	must[*iam.PutUserPolicyOutput](t)(root.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String("reader"), PolicyName: aws.String("deny"),
+	iamsvctest.Must[*iam.PutUserPolicyOutput](t)(root.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String("reader"), PolicyName: aws.String("deny"),
 		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"iam:GetUser","Resource":"*"}]}`)}))
 	_, err = reader.GetUser(ctx, &iam.GetUserInput{})
-	wantErr(t, err, "AccessDenied", 403,
+	awsapitest.WantErr(t, err, "AccessDenied", 403,
 		"User: arn:aws:iam::111111111111:user/reader is not authorized to perform: iam:GetUser on resource: arn:aws:iam::111111111111:user/reader with an explicit deny in an identity-based policy")
 
 	// Unsigned-ish failures: unknown key and wrong secret.
-	_, err = e.iam("AKIAUNKNOWNUNKNOWN00", "x", "").ListUsers(ctx, &iam.ListUsersInput{})
-	wantErr(t, err, "InvalidClientTokenId", 403, "The security token included in the request is invalid.")
-	_, err = e.iam(e.root.AccessKeyID, "wrong-secret-wrong-secret-wrong-secret00", "").ListUsers(ctx, &iam.ListUsersInput{})
-	wantErr(t, err, "SignatureDoesNotMatch", 403, "")
+	_, err = e.IAM("AKIAUNKNOWNUNKNOWN00", "x", "").ListUsers(ctx, &iam.ListUsersInput{})
+	awsapitest.WantErr(t, err, "InvalidClientTokenId", 403, "The security token included in the request is invalid.")
+	_, err = e.IAM(e.Root.AccessKeyID, "wrong-secret-wrong-secret-wrong-secret00", "").ListUsers(ctx, &iam.ListUsersInput{})
+	awsapitest.WantErr(t, err, "SignatureDoesNotMatch", 403, "")
 }

@@ -15,7 +15,9 @@ import (
 
 	"github.com/berth-dev/berth/internal/apierr"
 	"github.com/berth-dev/berth/internal/auth"
+	"github.com/berth-dev/berth/internal/awsapi/awsapitest"
 	"github.com/berth-dev/berth/internal/ecrhost"
+	"github.com/berth-dev/berth/internal/iamsvc/iamsvctest"
 )
 
 const readOnlyARN = "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly"
@@ -26,7 +28,7 @@ const trustUser = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Princ
 const iamAll = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:*","Resource":"*"}]}`
 
 type fixture struct {
-	*testEnv
+	*awsapitest.Env
 	deployer, other *iam.CreateAccessKeyOutput
 	roleARN         string
 }
@@ -36,16 +38,16 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	e := newEnv(t)
-	c := e.rootIAM()
-	r := must[*iam.CreateRoleOutput](t)(c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("ci"), Path: aws.String("/build/"),
+	e := awsapitest.New(t, awsapitest.IdentityAPIs)
+	c := e.RootIAM()
+	r := iamsvctest.Must[*iam.CreateRoleOutput](t)(c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("ci"), Path: aws.String("/build/"),
 		AssumeRolePolicyDocument: aws.String(trustUser), MaxSessionDuration: aws.Int32(7200)}))
-	must[*iam.PutRolePolicyOutput](t)(c.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("ci"), PolicyName: aws.String("iam"), PolicyDocument: aws.String(iamAll)}))
-	must[*iam.AttachRolePolicyOutput](t)(c.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String("ci"), PolicyArn: aws.String(readOnlyARN)}))
-	f := &fixture{testEnv: e, roleARN: aws.ToString(r.Role.Arn)}
+	iamsvctest.Must[*iam.PutRolePolicyOutput](t)(c.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("ci"), PolicyName: aws.String("iam"), PolicyDocument: aws.String(iamAll)}))
+	iamsvctest.Must[*iam.AttachRolePolicyOutput](t)(c.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String("ci"), PolicyArn: aws.String(readOnlyARN)}))
+	f := &fixture{Env: e, roleARN: aws.ToString(r.Role.Arn)}
 	for _, u := range []string{"deployer", "other"} {
-		must[*iam.CreateUserOutput](t)(c.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String(u)}))
-		k := must[*iam.CreateAccessKeyOutput](t)(c.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String(u)}))
+		iamsvctest.Must[*iam.CreateUserOutput](t)(c.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String(u)}))
+		k := iamsvctest.Must[*iam.CreateAccessKeyOutput](t)(c.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String(u)}))
 		if u == "deployer" {
 			f.deployer = k
 		} else {
@@ -55,16 +57,16 @@ func newFixture(t *testing.T) *fixture {
 	return f
 }
 
-func keySTS(e *testEnv, k *iam.CreateAccessKeyOutput) *sts.Client {
-	return e.sts(aws.ToString(k.AccessKey.AccessKeyId), aws.ToString(k.AccessKey.SecretAccessKey), "")
+func keySTS(e *awsapitest.Env, k *iam.CreateAccessKeyOutput) *sts.Client {
+	return e.STS(aws.ToString(k.AccessKey.AccessKeyId), aws.ToString(k.AccessKey.SecretAccessKey), "")
 }
 
-func credsSTS(e *testEnv, c *ststypes.Credentials) *sts.Client {
-	return e.sts(aws.ToString(c.AccessKeyId), aws.ToString(c.SecretAccessKey), aws.ToString(c.SessionToken))
+func credsSTS(e *awsapitest.Env, c *ststypes.Credentials) *sts.Client {
+	return e.STS(aws.ToString(c.AccessKeyId), aws.ToString(c.SecretAccessKey), aws.ToString(c.SessionToken))
 }
 
-func credsIAM(e *testEnv, c *ststypes.Credentials) *iam.Client {
-	return e.iam(aws.ToString(c.AccessKeyId), aws.ToString(c.SecretAccessKey), aws.ToString(c.SessionToken))
+func credsIAM(e *awsapitest.Env, c *ststypes.Credentials) *iam.Client {
+	return e.IAM(aws.ToString(c.AccessKeyId), aws.ToString(c.SecretAccessKey), aws.ToString(c.SessionToken))
 }
 
 func TestGetCallerIdentity(t *testing.T) {
@@ -77,9 +79,9 @@ func TestGetCallerIdentity(t *testing.T) {
 		userID  func(string) bool
 		account string
 	}{
-		{"root", f.rootSTS(), "arn:aws:iam::111111111111:root", func(s string) bool { return s == acct }, acct},
-		{"user", keySTS(f.testEnv, f.deployer), "arn:aws:iam::111111111111:user/deployer",
-			func(s string) bool { return strings.HasPrefix(s, "AIDA") && len(s) == 21 }, acct},
+		{"root", f.RootSTS(), "arn:aws:iam::111111111111:root", func(s string) bool { return s == awsapitest.Account }, awsapitest.Account},
+		{"user", keySTS(f.Env, f.deployer), "arn:aws:iam::111111111111:user/deployer",
+			func(s string) bool { return strings.HasPrefix(s, "AIDA") && len(s) == 21 }, awsapitest.Account},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -97,9 +99,9 @@ func TestGetCallerIdentity(t *testing.T) {
 func TestAssumeRole(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
-	dep := keySTS(f.testEnv, f.deployer)
+	dep := keySTS(f.Env, f.deployer)
 
-	out := must[*sts.AssumeRoleOutput](t)(dep.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(f.roleARN), RoleSessionName: aws.String("build-42")}))
+	out := iamsvctest.Must[*sts.AssumeRoleOutput](t)(dep.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(f.roleARN), RoleSessionName: aws.String("build-42")}))
 	cr := out.Credentials
 	if id := aws.ToString(cr.AccessKeyId); !strings.HasPrefix(id, "ASIA") || len(id) != 20 || len(aws.ToString(cr.SecretAccessKey)) != 40 ||
 		len(aws.ToString(cr.SessionToken)) < 100 || cr.Expiration == nil {
@@ -115,37 +117,37 @@ func TestAssumeRole(t *testing.T) {
 	}
 
 	// The session works for SigV4 with the role's permissions …
-	who := must[*sts.GetCallerIdentityOutput](t)(credsSTS(f.testEnv, cr).GetCallerIdentity(ctx, nil))
+	who := iamsvctest.Must[*sts.GetCallerIdentityOutput](t)(credsSTS(f.Env, cr).GetCallerIdentity(ctx, nil))
 	if aws.ToString(who.Arn) != aws.ToString(out.AssumedRoleUser.Arn) || aws.ToString(who.UserId) != aws.ToString(out.AssumedRoleUser.AssumedRoleId) {
 		t.Fatalf("session identity = %+v", who)
 	}
-	roleIAM := credsIAM(f.testEnv, cr)
+	roleIAM := credsIAM(f.Env, cr)
 	if _, err := roleIAM.ListUsers(ctx, &iam.ListUsersInput{}); err != nil {
 		t.Fatalf("role session with iam:* cannot ListUsers: %v", err)
 	}
 	// … and for registry Basic auth with the session password encoding.
-	p, err := f.authn.AuthenticateBasic(ctx, aws.ToString(cr.AccessKeyId), auth.SessionPassword(aws.ToString(cr.SecretAccessKey), aws.ToString(cr.SessionToken)),
-		ecrhost.Registry{Account: acct, Region: "eu-west-1"})
+	p, err := f.Authn.AuthenticateBasic(ctx, aws.ToString(cr.AccessKeyId), auth.SessionPassword(aws.ToString(cr.SecretAccessKey), aws.ToString(cr.SessionToken)),
+		ecrhost.Registry{Account: awsapitest.Account, Region: "eu-west-1"})
 	if err != nil || p.ARN != aws.ToString(out.AssumedRoleUser.Arn) {
 		t.Fatalf("Basic auth with session credentials: %v, %+v", err, p)
 	}
-	if _, err := f.authn.AuthenticateBasic(ctx, aws.ToString(cr.AccessKeyId), auth.SessionPassword(aws.ToString(cr.SecretAccessKey), "forged"),
-		ecrhost.Registry{Account: acct, Region: "eu-west-1"}); !apierr.HasCode(err, apierr.InvalidCredentials) {
+	if _, err := f.Authn.AuthenticateBasic(ctx, aws.ToString(cr.AccessKeyId), auth.SessionPassword(aws.ToString(cr.SecretAccessKey), "forged"),
+		ecrhost.Registry{Account: awsapitest.Account, Region: "eu-west-1"}); !apierr.HasCode(err, apierr.InvalidCredentials) {
 		t.Fatalf("forged session token accepted: %v", err)
 	}
 	// Without the session token the key is refused.
-	_, err = f.sts(aws.ToString(cr.AccessKeyId), aws.ToString(cr.SecretAccessKey), "").GetCallerIdentity(ctx, nil)
-	wantErr(t, err, "InvalidClientTokenId", 403, "The security token included in the request is invalid.")
+	_, err = f.STS(aws.ToString(cr.AccessKeyId), aws.ToString(cr.SecretAccessKey), "").GetCallerIdentity(ctx, nil)
+	awsapitest.WantErr(t, err, "InvalidClientTokenId", 403, "The security token included in the request is invalid.")
 
 	// Denied by the trust policy: "other" is not named and has no identity allow.
-	_, err = keySTS(f.testEnv, f.other).AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(f.roleARN), RoleSessionName: aws.String("x1")})
-	wantErr(t, err, "AccessDenied", 403, "")
+	_, err = keySTS(f.Env, f.other).AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(f.roleARN), RoleSessionName: aws.String("x1")})
+	awsapitest.WantErr(t, err, "AccessDenied", 403, "")
 	if !strings.HasPrefix(errMessage(err), "User: arn:aws:iam::111111111111:user/other is not authorized to perform: sts:AssumeRole on resource: "+f.roleARN) {
 		t.Fatalf("denial message = %q", errMessage(err))
 	}
 	// A missing role is indistinguishable from a refused one.
 	_, err = dep.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String("arn:aws:iam::111111111111:role/ghost"), RoleSessionName: aws.String("x1")})
-	wantErr(t, err, "AccessDenied", 403, "User: arn:aws:iam::111111111111:user/deployer is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::111111111111:role/ghost")
+	awsapitest.WantErr(t, err, "AccessDenied", 403, "User: arn:aws:iam::111111111111:user/deployer is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::111111111111:role/ghost")
 
 	// Validation.
 	bad := []struct {
@@ -166,12 +168,12 @@ func TestAssumeRole(t *testing.T) {
 			in := b.in
 			in.RoleArn = aws.String(f.roleARN)
 			_, err := dep.AssumeRole(ctx, &in)
-			wantErr(t, err, "ValidationError", 400, b.msg)
+			awsapitest.WantErr(t, err, "ValidationError", 400, b.msg)
 		})
 	}
 
 	// Longer sessions up to the role's MaxSessionDuration.
-	long := must[*sts.AssumeRoleOutput](t)(dep.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(f.roleARN), RoleSessionName: aws.String("long"), DurationSeconds: aws.Int32(7200)}))
+	long := iamsvctest.Must[*sts.AssumeRoleOutput](t)(dep.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(f.roleARN), RoleSessionName: aws.String("long"), DurationSeconds: aws.Int32(7200)}))
 	if d := time.Until(*long.Credentials.Expiration); d < 115*time.Minute {
 		t.Fatalf("7200s session expires in %v", d)
 	}
@@ -180,66 +182,66 @@ func TestAssumeRole(t *testing.T) {
 func TestSessionPolicies(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
-	dep := keySTS(f.testEnv, f.deployer)
+	dep := keySTS(f.Env, f.deployer)
 	only := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:ListUsers","Resource":"*"}]}`
-	out := must[*sts.AssumeRoleOutput](t)(dep.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(f.roleARN), RoleSessionName: aws.String("narrow"),
+	out := iamsvctest.Must[*sts.AssumeRoleOutput](t)(dep.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(f.roleARN), RoleSessionName: aws.String("narrow"),
 		Policy: aws.String(only)}))
 	if out.PackedPolicySize == nil {
 		t.Fatal("PackedPolicySize missing with a session policy")
 	}
-	c := credsIAM(f.testEnv, out.Credentials)
+	c := credsIAM(f.Env, out.Credentials)
 	if _, err := c.ListUsers(ctx, &iam.ListUsersInput{}); err != nil {
 		t.Fatal(err)
 	}
 	_, err := c.ListRoles(ctx, &iam.ListRolesInput{})
-	wantErr(t, err, "AccessDenied", 403,
+	awsapitest.WantErr(t, err, "AccessDenied", 403,
 		"User: arn:aws:sts::111111111111:assumed-role/ci/narrow is not authorized to perform: iam:ListRoles on resource: arn:aws:iam::111111111111:role/ because no session policy allows the iam:ListRoles action")
 
 	// A managed session policy (ECR read-only) leaves no IAM rights at all.
-	out = must[*sts.AssumeRoleOutput](t)(dep.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(f.roleARN), RoleSessionName: aws.String("ecr-only"),
+	out = iamsvctest.Must[*sts.AssumeRoleOutput](t)(dep.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(f.roleARN), RoleSessionName: aws.String("ecr-only"),
 		PolicyArns: []ststypes.PolicyDescriptorType{{Arn: aws.String(readOnlyARN)}}}))
-	_, err = credsIAM(f.testEnv, out.Credentials).ListUsers(ctx, &iam.ListUsersInput{})
-	wantErr(t, err, "AccessDenied", 403, "")
+	_, err = credsIAM(f.Env, out.Credentials).ListUsers(ctx, &iam.ListUsersInput{})
+	awsapitest.WantErr(t, err, "AccessDenied", 403, "")
 
 	_, err = dep.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(f.roleARN), RoleSessionName: aws.String("bad"), Policy: aws.String(`{"Statement":`)})
-	wantErr(t, err, "MalformedPolicyDocument", 400, "")
+	awsapitest.WantErr(t, err, "MalformedPolicyDocument", 400, "")
 }
 
 func TestExpiredSession(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
-	out := must[*sts.AssumeRoleOutput](t)(keySTS(f.testEnv, f.deployer).AssumeRole(ctx, &sts.AssumeRoleInput{
+	out := iamsvctest.Must[*sts.AssumeRoleOutput](t)(keySTS(f.Env, f.deployer).AssumeRole(ctx, &sts.AssumeRoleInput{
 		RoleArn: aws.String(f.roleARN), RoleSessionName: aws.String("short"), DurationSeconds: aws.Int32(900)}))
-	s := credsSTS(f.testEnv, out.Credentials)
+	s := credsSTS(f.Env, out.Credentials)
 	if _, err := s.GetCallerIdentity(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
-	f.clock.Advance(901 * time.Second)
+	f.Clock.Advance(901 * time.Second)
 	_, err := s.GetCallerIdentity(ctx, nil)
-	wantErr(t, err, "ExpiredToken", 403, "The security token included in the request is expired")
-	_, err = credsIAM(f.testEnv, out.Credentials).ListUsers(ctx, &iam.ListUsersInput{})
-	wantErr(t, err, "ExpiredToken", 403, "The security token included in the request is expired")
+	awsapitest.WantErr(t, err, "ExpiredToken", 403, "The security token included in the request is expired")
+	_, err = credsIAM(f.Env, out.Credentials).ListUsers(ctx, &iam.ListUsersInput{})
+	awsapitest.WantErr(t, err, "ExpiredToken", 403, "The security token included in the request is expired")
 }
 
 func TestGetSessionToken(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
-	out := must[*sts.GetSessionTokenOutput](t)(keySTS(f.testEnv, f.deployer).GetSessionToken(ctx, &sts.GetSessionTokenInput{DurationSeconds: aws.Int32(3600)}))
+	out := iamsvctest.Must[*sts.GetSessionTokenOutput](t)(keySTS(f.Env, f.deployer).GetSessionToken(ctx, &sts.GetSessionTokenInput{DurationSeconds: aws.Int32(3600)}))
 	if !strings.HasPrefix(aws.ToString(out.Credentials.AccessKeyId), "ASIA") || out.Credentials.Expiration == nil {
 		t.Fatalf("GetSessionToken = %+v", out.Credentials)
 	}
-	s := credsSTS(f.testEnv, out.Credentials)
-	who := must[*sts.GetCallerIdentityOutput](t)(s.GetCallerIdentity(ctx, nil))
+	s := credsSTS(f.Env, out.Credentials)
+	who := iamsvctest.Must[*sts.GetCallerIdentityOutput](t)(s.GetCallerIdentity(ctx, nil))
 	if aws.ToString(who.Arn) != "arn:aws:iam::111111111111:user/deployer" {
 		t.Fatalf("session identity = %s", aws.ToString(who.Arn))
 	}
 	_, err := s.GetSessionToken(ctx, &sts.GetSessionTokenInput{})
-	wantErr(t, err, "AccessDenied", 403, "Cannot call GetSessionToken with session credentials")
+	awsapitest.WantErr(t, err, "AccessDenied", 403, "Cannot call GetSessionToken with session credentials")
 
 	// Root: at most an hour.
-	_, err = f.rootSTS().GetSessionToken(ctx, &sts.GetSessionTokenInput{DurationSeconds: aws.Int32(7200)})
-	wantErr(t, err, "ValidationError", 400, "")
-	if _, err := f.rootSTS().GetSessionToken(ctx, &sts.GetSessionTokenInput{}); err != nil {
+	_, err = f.RootSTS().GetSessionToken(ctx, &sts.GetSessionTokenInput{DurationSeconds: aws.Int32(7200)})
+	awsapitest.WantErr(t, err, "ValidationError", 400, "")
+	if _, err := f.RootSTS().GetSessionToken(ctx, &sts.GetSessionTokenInput{}); err != nil {
 		t.Fatal(err)
 	}
 }
