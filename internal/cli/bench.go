@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,7 +15,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/internal/bench"
@@ -95,7 +93,7 @@ func runBench(ctx context.Context, env *Env, f benchFlags) error {
 			return &ExitError{Code: ExitAuthError, Err: err}
 		}
 		cfg.Token = func(ctx context.Context, hc *http.Client) (bench.Credentials, error) {
-			return ecrToken(ctx, awsCfg, f.url, hc)
+			return bench.ECRToken(ctx, awsCfg, f.url, hc)
 		}
 		if cfg.Creds, err = cfg.Token(ctx, nil); err != nil {
 			return &ExitError{Code: ExitAuthError, Err: fmt.Errorf("GetAuthorizationToken on %s: %w", f.url, err)}
@@ -167,33 +165,6 @@ func benchAWSConfig(ctx context.Context, env *Env, region string) (aws.Config, e
 		return cfg, fmt.Errorf("no --user/--password and no AWS credentials: %w", err)
 	}
 	return cfg, nil
-}
-
-// ecrToken calls GetAuthorizationToken on the registry's own endpoint and
-// splits the base64 "AWS:<token>" into Basic credentials.
-func ecrToken(ctx context.Context, cfg aws.Config, endpoint string, hc *http.Client) (bench.Credentials, error) {
-	c := ecr.NewFromConfig(cfg, func(o *ecr.Options) {
-		o.BaseEndpoint = aws.String(endpoint)
-		if hc != nil {
-			o.HTTPClient = hc
-		}
-	})
-	out, err := c.GetAuthorizationToken(ctx, &ecr.GetAuthorizationTokenInput{})
-	if err != nil {
-		return bench.Credentials{}, err
-	}
-	if len(out.AuthorizationData) == 0 || out.AuthorizationData[0].AuthorizationToken == nil {
-		return bench.Credentials{}, errors.New("GetAuthorizationToken returned no token")
-	}
-	raw, err := base64.StdEncoding.DecodeString(*out.AuthorizationData[0].AuthorizationToken)
-	if err != nil {
-		return bench.Credentials{}, fmt.Errorf("token is not base64: %w", err)
-	}
-	user, pass, ok := strings.Cut(string(raw), ":")
-	if !ok {
-		return bench.Credentials{}, errors.New("token is not user:password")
-	}
-	return bench.Credentials{User: user, Password: pass}, nil
 }
 
 // parseSize reads 256MiB, 1GiB, 512KiB, 100MB or plain bytes.
