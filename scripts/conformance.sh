@@ -69,6 +69,13 @@ fi
 summary_rc=0
 python3 "$here/conformance-summary.py" "$work/results/junit.xml" || summary_rc=$?
 log "full report: $work/results/report.html"
-if ((rc != 0 || summary_rc != 0)); then
+stop_berth
+crash_rc=0
+if grep -nE '^(panic: |fatal error: )|WARNING: DATA RACE' "$work/berth.log"; then
+	echo "berth crashed or raced during the conformance run; see $work/berth.log" >&2
+	grep -A40 -m1 -E '^(panic: |fatal error: )|WARNING: DATA RACE' "$work/berth.log" >&2 || true
+	crash_rc=1
+fi
+if ((rc != 0 || summary_rc != 0 || crash_rc != 0)); then
 	exit 1
 fi
