@@ -133,16 +133,26 @@ func versionIDParam(c *awsapi.Call) (string, error) {
 	return id, nil
 }
 
-func (a *api) getPolicyVersion(ctx context.Context, c *awsapi.Call) (any, error) {
+// versionCall reads and authorizes the PolicyArn and VersionId every
+// single-version action takes.
+func (a *api) versionCall(ctx context.Context, c *awsapi.Call) (policyARN, versionID string, err error) {
 	pa, err := policyARNParam(c.Query)
 	if err != nil {
-		return nil, err
+		return "", "", err
 	}
 	id, err := versionIDParam(c)
 	if err != nil {
-		return nil, err
+		return "", "", err
 	}
 	if err := a.allow(ctx, c, pa); err != nil {
+		return "", "", err
+	}
+	return pa, id, nil
+}
+
+func (a *api) getPolicyVersion(ctx context.Context, c *awsapi.Call) (any, error) {
+	pa, id, err := a.versionCall(ctx, c)
+	if err != nil {
 		return nil, err
 	}
 	v, err := a.svc.GetPolicyVersion(ctx, c.Principal.Account, pa, id)
@@ -153,30 +163,16 @@ func (a *api) getPolicyVersion(ctx context.Context, c *awsapi.Call) (any, error)
 }
 
 func (a *api) deletePolicyVersion(ctx context.Context, c *awsapi.Call) (any, error) {
-	pa, err := policyARNParam(c.Query)
+	pa, id, err := a.versionCall(ctx, c)
 	if err != nil {
-		return nil, err
-	}
-	id, err := versionIDParam(c)
-	if err != nil {
-		return nil, err
-	}
-	if err := a.allow(ctx, c, pa); err != nil {
 		return nil, err
 	}
 	return nil, a.svc.DeletePolicyVersion(ctx, c.Principal.Account, pa, id)
 }
 
 func (a *api) setDefaultPolicyVersion(ctx context.Context, c *awsapi.Call) (any, error) {
-	pa, err := policyARNParam(c.Query)
+	pa, id, err := a.versionCall(ctx, c)
 	if err != nil {
-		return nil, err
-	}
-	id, err := versionIDParam(c)
-	if err != nil {
-		return nil, err
-	}
-	if err := a.allow(ctx, c, pa); err != nil {
 		return nil, err
 	}
 	return nil, a.svc.SetDefaultPolicyVersion(ctx, c.Principal.Account, pa, id)
@@ -217,23 +213,17 @@ func (a *api) listPolicyVersions(ctx context.Context, c *awsapi.Call) (any, erro
 // ---- attachments ----------------------------------------------------------------
 
 func (a *api) attach(kind iamsvc.EntityKind) awsapi.Handler {
-	return func(ctx context.Context, c *awsapi.Call) (any, error) {
-		name, err := required(c.Query, entityParam(kind))
-		if err != nil {
-			return nil, err
-		}
-		pa, err := policyARNParam(c.Query)
-		if err != nil {
-			return nil, err
-		}
-		if err := a.allow(ctx, c, a.entityARN(ctx, kind, c.Principal.Account, name)); err != nil {
-			return nil, err
-		}
-		return nil, a.svc.AttachPolicy(ctx, c.Principal.Account, kind, name, pa)
-	}
+	return a.attachment(kind, a.svc.AttachPolicy)
 }
 
 func (a *api) detach(kind iamsvc.EntityKind) awsapi.Handler {
+	return a.attachment(kind, a.svc.DetachPolicy)
+}
+
+// attachment serves Attach*Policy and Detach*Policy, which differ only in
+// what they do to the attachment.
+func (a *api) attachment(kind iamsvc.EntityKind,
+	change func(ctx context.Context, account string, kind iamsvc.EntityKind, name, policyARN string) error) awsapi.Handler {
 	return func(ctx context.Context, c *awsapi.Call) (any, error) {
 		name, err := required(c.Query, entityParam(kind))
 		if err != nil {
@@ -246,7 +236,7 @@ func (a *api) detach(kind iamsvc.EntityKind) awsapi.Handler {
 		if err := a.allow(ctx, c, a.entityARN(ctx, kind, c.Principal.Account, name)); err != nil {
 			return nil, err
 		}
-		return nil, a.svc.DetachPolicy(ctx, c.Principal.Account, kind, name, pa)
+		return nil, change(ctx, c.Principal.Account, kind, name, pa)
 	}
 }
 
