@@ -206,7 +206,6 @@ func (s *Service) ListAccessKeys(_ context.Context, account, user, marker string
 		}
 	}
 	done()
-	sortByName(all, func(k AccessKey) string { return k.AccessKeyID })
 	return page(all, func(k AccessKey) string { return k.AccessKeyID }, marker, maxItems)
 }
 

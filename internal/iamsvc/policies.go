@@ -208,7 +208,6 @@ func (s *Service) ListPolicies(_ context.Context, account, scope string, onlyAtt
 		all = append(all, mp)
 	}
 	done()
-	sortByName(all, func(p ManagedPolicy) string { return p.PolicyName })
 	return page(all, func(p ManagedPolicy) string { return p.PolicyName }, marker, maxItems)
 }
 
@@ -431,7 +430,6 @@ func (s *Service) ListAttachedPolicies(_ context.Context, account string, kind E
 		}
 	}
 	done()
-	sortByName(all, func(p AttachedPolicy) string { return p.PolicyName })
 	return page(all, func(p AttachedPolicy) string { return p.PolicyName }, marker, maxItems)
 }
 
@@ -514,6 +512,5 @@ func (s *Service) ListInlinePolicies(_ context.Context, account string, kind Ent
 		all = append(all, p.Name)
 	}
 	done()
-	sortByName(all, func(s string) string { return s })
 	return page(all, func(s string) string { return s }, marker, maxItems)
 }

@@ -188,7 +188,6 @@ func (s *Service) ListRoles(_ context.Context, account, pathPrefix, marker strin
 		}
 	}
 	done()
-	sortByName(all, func(r Role) string { return r.RoleName })
 	return page(all, func(r Role) string { return r.RoleName }, marker, maxItems)
 }
 

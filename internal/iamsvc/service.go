@@ -298,8 +298,10 @@ func awsManagedID(name string) string {
 
 // ---- pagination -------------------------------------------------------------
 
-// page cuts a sorted list after marker (the last name of the previous page).
+// page sorts items by name and cuts the list after marker (the last name of
+// the previous page).
 func page[T any](items []T, name func(T) string, marker string, maxItems int) ([]T, string, error) {
+	sortByName(items, name)
 	if maxItems <= 0 {
 		maxItems = 100
 	}

@@ -217,7 +217,6 @@ func (s *Service) ListUsers(_ context.Context, account, pathPrefix, marker strin
 		}
 	}
 	done()
-	sortByName(all, func(u User) string { return u.UserName })
 	return page(all, func(u User) string { return u.UserName }, marker, maxItems)
 }
 
@@ -372,7 +371,6 @@ func (s *Service) ListGroups(_ context.Context, account, pathPrefix, marker stri
 		}
 	}
 	done()
-	sortByName(all, func(g Group) string { return g.GroupName })
 	return page(all, func(g Group) string { return g.GroupName }, marker, maxItems)
 }
 
@@ -436,6 +434,5 @@ func (s *Service) ListGroupsForUser(_ context.Context, account, user, marker str
 		}
 	}
 	done()
-	sortByName(all, func(g Group) string { return g.GroupName })
 	return page(all, func(g Group) string { return g.GroupName }, marker, maxItems)
 }
