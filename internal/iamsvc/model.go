@@ -4,6 +4,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/berth-dev/berth/internal/apierr"
 	"github.com/berth-dev/berth/internal/arn"
 	"github.com/berth-dev/berth/internal/iam"
 )
@@ -157,6 +158,17 @@ func (p *policyRec) version(id string) *versionRec {
 func (p *policyRec) defaultPolicy() *iam.Policy {
 	if v := p.version(p.Default); v != nil {
 		return v.pol
+	}
+	return nil
+}
+
+// policiesConflict is why an entity that still has policies cannot be deleted.
+func policiesConflict(attached []string, inline []inlineRec) error {
+	if len(attached) > 0 {
+		return apierr.New(apierr.DeleteConflict, "Cannot delete entity, must detach all policies first.")
+	}
+	if len(inline) > 0 {
+		return apierr.New(apierr.DeleteConflict, "Cannot delete entity, must delete policies first.")
 	}
 	return nil
 }

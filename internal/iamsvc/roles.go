@@ -156,11 +156,8 @@ func (s *Service) DeleteRole(ctx context.Context, account, name string) error {
 		if !ok {
 			return noSuchRole(name)
 		}
-		if len(r.Attached) > 0 {
-			return apierr.New(apierr.DeleteConflict, "Cannot delete entity, must detach all policies first.")
-		}
-		if len(r.Inline) > 0 {
-			return apierr.New(apierr.DeleteConflict, "Cannot delete entity, must delete policies first.")
+		if err := policiesConflict(r.Attached, r.Inline); err != nil {
+			return err
 		}
 		delete(st.roles, k)
 		t.del(kindRole, k)

@@ -188,11 +188,8 @@ func (s *Service) DeleteUser(ctx context.Context, account, name string) error {
 				return apierr.New(apierr.DeleteConflict, "Cannot delete entity, must delete access keys first.")
 			}
 		}
-		if len(u.Attached) > 0 {
-			return apierr.New(apierr.DeleteConflict, "Cannot delete entity, must detach all policies first.")
-		}
-		if len(u.Inline) > 0 {
-			return apierr.New(apierr.DeleteConflict, "Cannot delete entity, must delete policies first.")
+		if err := policiesConflict(u.Attached, u.Inline); err != nil {
+			return err
 		}
 		if len(u.Groups) > 0 {
 			return apierr.New(apierr.DeleteConflict, "Cannot delete entity, must remove users from group first.")
@@ -346,11 +343,8 @@ func (s *Service) DeleteGroup(ctx context.Context, account, name string) error {
 				return apierr.New(apierr.DeleteConflict, "Cannot delete entity, must remove users from group first.")
 			}
 		}
-		if len(g.Attached) > 0 {
-			return apierr.New(apierr.DeleteConflict, "Cannot delete entity, must detach all policies first.")
-		}
-		if len(g.Inline) > 0 {
-			return apierr.New(apierr.DeleteConflict, "Cannot delete entity, must delete policies first.")
+		if err := policiesConflict(g.Attached, g.Inline); err != nil {
+			return err
 		}
 		delete(st.groups, k)
 		t.del(kindGroup, k)
