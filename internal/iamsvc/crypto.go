@@ -84,15 +84,20 @@ func NewKeys(master []byte) (*Keys, error) {
 	if err != nil {
 		return nil, err
 	}
-	block, err := aes.NewCipher(encKey)
-	if err != nil {
-		return nil, err
-	}
-	aead, err := cipher.NewGCM(block)
+	aead, err := newGCM(encKey)
 	if err != nil {
 		return nil, err
 	}
 	return &Keys{aead: aead, tokenMAC: macKey}, nil
+}
+
+// newGCM is AES-256-GCM under key, the one cipher every sealed value uses.
+func newGCM(key []byte) (cipher.AEAD, error) {
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	return cipher.NewGCM(block)
 }
 
 // seal encrypts plaintext bound to id (the access key id), so a ciphertext
