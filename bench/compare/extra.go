@@ -52,7 +52,7 @@ func measureRSS(ctx context.Context, o options, bins binaries, rep *Report) erro
 	res, err := bench.Run(ctx, bench.Config{
 		URL: p.url, Repo: "bench/rss", Creds: bench.Credentials{User: rootKey, Password: rootSecret},
 		Scenarios: []string{bench.BlobPush}, Concurrency: o.rssClients, MaxOps: int64(o.rssClients),
-		Duration: 30 * time.Second, BlobSize: o.rssSize, Progress: os.Stderr,
+		Duration: time.Minute, BlobSize: o.rssSize, Progress: os.Stderr,
 	})
 	if err != nil {
 		return err

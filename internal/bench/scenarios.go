@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -27,6 +28,7 @@ type bencher struct {
 	cfg      Config
 	reg      *registry
 	requests *atomic.Int64
+	bufs     *sync.Pool
 	runID    string
 	uniq     atomic.Uint64 // distinguishes every pushed blob of this run
 	pull     *content
@@ -47,7 +49,8 @@ func newBencher(cfg Config) (*bencher, error) {
 	if _, err := rand.Read(id[:]); err != nil {
 		return nil, err
 	}
-	b := &bencher{cfg: cfg, requests: new(atomic.Int64), runID: hex.EncodeToString(id[:])}
+	b := &bencher{cfg: cfg, requests: new(atomic.Int64), runID: hex.EncodeToString(id[:]),
+		bufs: &sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}}
 	b.reg = b.newRegistry(b.transport(), basicHeader(cfg.Creds))
 	b.pull, b.push, b.layers = newContent(pullSeed), newContent(pushSeed), newContent(layerSeed)
 	return b, nil
@@ -61,7 +64,7 @@ func (b *bencher) transport() http.RoundTripper {
 }
 
 func (b *bencher) newRegistry(rt http.RoundTripper, auth string) *registry {
-	return &registry{base: b.cfg.URL, repo: b.cfg.Repo, auth: auth, hc: &http.Client{Transport: rt}, requests: b.requests}
+	return &registry{base: b.cfg.URL, repo: b.cfg.Repo, auth: auth, hc: &http.Client{Transport: rt}, requests: b.requests, bufs: b.bufs}
 }
 
 func (b *bencher) authKind() string {
