@@ -4,6 +4,8 @@ import (
 	"os/exec"
 	"runtime"
 	"sort"
+
+	"github.com/berth-dev/berth/internal/client/editdist"
 )
 
 // Source names where Docker would take a registry's credentials from.
@@ -104,31 +106,11 @@ func (c *Config) closestKey(key string) string {
 	}
 	best, bestD := "", len(key)/3+1
 	for _, k := range cands {
-		if d := levenshtein(HostOf(k), HostOf(key)); d < bestD {
+		if d := editdist.Levenshtein(HostOf(k), HostOf(key)); d < bestD {
 			best, bestD = k, d
 		}
 	}
 	return best
-}
-
-func levenshtein(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // LookPath finds an executable; exec.LookPath in production.

@@ -14,6 +14,7 @@ import (
 	"github.com/berth-dev/berth/internal/client/credhelper"
 	"github.com/berth-dev/berth/internal/client/dockercfg"
 	"github.com/berth-dev/berth/internal/client/ecrclient"
+	"github.com/berth-dev/berth/internal/client/editdist"
 	"github.com/berth-dev/berth/internal/client/endpoint"
 	"github.com/berth-dev/berth/internal/ociref"
 )
@@ -582,7 +583,7 @@ func nearestTags(want string, tags []string, n int) []string {
 	}
 	var s []scored
 	for _, t := range tags {
-		s = append(s, scored{t, levenshtein(want, t)})
+		s = append(s, scored{t, editdist.Levenshtein(want, t)})
 	}
 	for i := 1; i < len(s); i++ {
 		for j := i; j > 0 && (s[j].d < s[j-1].d || (s[j].d == s[j-1].d && s[j].tag < s[j-1].tag)); j-- {
@@ -594,26 +595,6 @@ func nearestTags(want string, tags []string, n int) []string {
 		out = append(out, s[i].tag)
 	}
 	return out
-}
-
-func levenshtein(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			c := 1
-			if a[i-1] == b[j-1] {
-				c = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+c)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 func (r *run) summarize() {
