@@ -77,6 +77,7 @@ func TestRendering(t *testing.T) {
 		{"bad signature", New(SignatureMismatch, "sig"), 401, "UNAUTHORIZED", 400, "InvalidSignatureException", 403, "SignatureDoesNotMatch", "sig"},
 		{"iam entity", New(NoSuchEntity, "The user with name bob cannot be found."), 500, "UNKNOWN", 500, "ServerException", 404, "NoSuchEntity", "bob"},
 		{"plain error hides its text", errors.New("disk /secret/path broke"), 500, "UNKNOWN", 500, "ServerException", 500, "ServiceFailure", "internal error"},
+		{"storage full", Wrap(StorageFull, errors.New("write /data/x: no space left on device"), "the registry is out of storage space"), 507, "UNKNOWN", 500, "ServerException", 500, "ServiceFailure", "out of storage space"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, c, m, _ := OCI(tc.err)

@@ -109,6 +109,13 @@ const (
 	SecretsInvalidParameter Code = "SecretsInvalidParameter"
 	DecryptionFailure       Code = "DecryptionFailure"
 
+	// StorageFull: the registry's disk (or database) is out of space. It is
+	// the server's condition, not the caller's mistake, so it is a 5xx that
+	// clients may retry later; /v2/ uses 507 Insufficient Storage as other
+	// registries do, while the AWS protocols have no such status and report
+	// their own server fault.
+	StorageFull Code = "StorageFull"
+
 	Internal Code = "Internal"
 )
 
@@ -123,6 +130,7 @@ const (
 	s416 = http.StatusRequestedRangeNotSatisfiable
 	s429 = http.StatusTooManyRequests
 	s500 = http.StatusInternalServerError
+	s507 = http.StatusInsufficientStorage
 )
 
 // table is read-only after package initialisation.
@@ -215,5 +223,6 @@ var table = []row{
 	{SecretsInvalidParameter, "", 0, "InvalidParameterException", s400, "", 0},
 	{DecryptionFailure, "", 0, "DecryptionFailure", s400, "", 0},
 
+	{StorageFull, "UNKNOWN", s507, "ServerException", s500, "ServiceFailure", s500},
 	{Internal, "UNKNOWN", s500, "ServerException", s500, "ServiceFailure", s500},
 }
