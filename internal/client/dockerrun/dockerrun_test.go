@@ -8,24 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-func checkGolden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if os.Getenv("BERTH_UPDATE_GOLDEN") == "1" {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (BERTH_UPDATE_GOLDEN=1 creates it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs:\n--- got\n%s\n--- want\n%s", path, got, want)
-	}
-}
+	"github.com/berth-dev/berth/internal/client/golden"
+)
 
 // TestParseGolden pins the parse of every Dockerrun fixture: version,
 // auth location, images with their fields, and diagnostics (or the error).
@@ -53,7 +38,7 @@ func TestParseGolden(t *testing.T) {
 					fmt.Fprintln(&out, d)
 				}
 			}
-			checkGolden(t, strings.TrimSuffix(p, ".json")+".golden", out.Bytes())
+			golden.Check(t, strings.TrimSuffix(p, ".json")+".golden", out.Bytes())
 		})
 	}
 }
@@ -117,7 +102,7 @@ func TestAuthFileGolden(t *testing.T) {
 			for _, d := range a.Diags {
 				fmt.Fprintln(&out, d)
 			}
-			checkGolden(t, p+".golden", out.Bytes())
+			golden.Check(t, p+".golden", out.Bytes())
 		})
 	}
 }

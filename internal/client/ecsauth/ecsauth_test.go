@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/berth-dev/berth/internal/client/golden"
 )
 
 // goldenImages are asked of every ecs.config fixture so the golden files pin
@@ -45,7 +47,7 @@ func TestECSConfigGolden(t *testing.T) {
 			}
 			var out bytes.Buffer
 			Analyze(ef, goldenImages()).Write(&out)
-			checkGolden(t, strings.TrimSuffix(f, ".config")+".golden", out.Bytes())
+			golden.Check(t, strings.TrimSuffix(f, ".config")+".golden", out.Bytes())
 		})
 	}
 }

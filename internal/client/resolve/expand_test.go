@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/berth-dev/berth/internal/client/golden"
 )
 
 // tableResolver answers from a fixed table keyed by the reference text; it
@@ -42,23 +44,6 @@ func fixtureValues() map[string]string {
 		"{{resolve:ssm:MULTI}}":         "line1\nline2",
 		"{{resolve:ssm-secure:DBPASS}}": "s3cr3t/+=",
 		"{{resolve:ssm:IMAGE}}":         "127.0.0.1:5000/app:1",
-	}
-}
-
-func checkGolden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if os.Getenv("BERTH_UPDATE_GOLDEN") == "1" {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (BERTH_UPDATE_GOLDEN=1 creates it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs:\n--- got\n%s\n--- want\n%s", path, got, want)
 	}
 }
 
@@ -103,7 +88,7 @@ func TestExpandGolden(t *testing.T) {
 			if strings.HasPrefix(filepath.Base(f), "no-refs") && !bytes.Equal(out, data) {
 				t.Errorf("file without references was rewritten")
 			}
-			checkGolden(t, f+".golden", out)
+			golden.Check(t, f+".golden", out)
 		})
 	}
 	if n == 0 {
