@@ -4,14 +4,17 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"database/sql"
 	"net/http"
 	"strings"
 
+	"github.com/berth-dev/berth/internal/apierr"
 	"github.com/berth-dev/berth/internal/awsapi"
 	"github.com/berth-dev/berth/internal/awsapi/ecr"
 	"github.com/berth-dev/berth/internal/awsapi/iamapi"
 	"github.com/berth-dev/berth/internal/awsapi/stsapi"
 	"github.com/berth-dev/berth/internal/ecrhost"
+	"github.com/berth-dev/berth/internal/secrets"
 	"github.com/berth-dev/berth/internal/storage/sqlmeta"
 )
 
@@ -29,12 +32,17 @@ func (s *Server) buildAWSAPI(ctx context.Context) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	secretStore, err := s.openSecretsForECR(ctx, meta.DB())
+	if err != nil {
+		return nil, err
+	}
 	ecrAPI, err := ecr.Register(rt, ecr.Deps{
 		Images:     s.images,
 		Authorizer: s.authz,
 		Tokens:     s.authn,
 		Store:      store,
 		Principals: s.ids,
+		Secrets:    secretChecker{secretStore},
 		PresignKey: presignKey(s.ids.Keys().TokenMACKey()),
 		Default:    ecrhost.Registry{Account: s.cfg.AccountID, Region: s.cfg.Region},
 		Log:        s.log,
@@ -62,6 +70,32 @@ func (s *Server) buildAWSAPI(ctx context.Context) (http.Handler, error) {
 			http.NotFound(w, r)
 		}
 	}), nil
+}
+
+// openSecretsForECR opens the Secrets Manager store (the same tables and
+// sealer the Secrets Manager API uses) so pull-through cache rules can check
+// that their credentialArn exists.
+func (s *Server) openSecretsForECR(ctx context.Context, db *sql.DB) (*secrets.Service, error) {
+	sealer, err := s.ids.Keys().Sealer(sealerSecrets)
+	if err != nil {
+		return nil, err
+	}
+	return secrets.Open(ctx, db, sealer)
+}
+
+// secretChecker answers ecr.SecretChecker from the Secrets Manager store. A
+// secret scheduled for deletion no longer counts.
+type secretChecker struct{ s *secrets.Service }
+
+func (c secretChecker) SecretExists(ctx context.Context, account, region, secretARN string) (bool, error) {
+	sec, err := c.s.Describe(ctx, secrets.Scope{Account: account, Region: region}, secretARN)
+	if apierr.HasCode(err, apierr.ResourceNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return sec.DeletionAt.IsZero(), nil
 }
 
 // presignKey derives the layer-link signing key from the master-key-derived

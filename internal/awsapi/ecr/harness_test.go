@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	ecrsdk "github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/smithy-go"
 
 	"github.com/berth-dev/berth/internal/iamsvc"
@@ -117,6 +118,22 @@ func (e *env) accountRoot(acct string) *ecrsdk.Client {
 		e.t.Fatal(err)
 	}
 	return e.client(k.AccessKeyID, k.SecretAccessKey, region)
+}
+
+// secret creates a Secrets Manager secret through berth's own Secrets
+// Manager API (as the root user) and returns its ARN.
+func (e *env) secret(name string) string {
+	e.t.Helper()
+	cfg := aws.Config{Region: region, Credentials: credentials.NewStaticCredentialsProvider(rootKey, rootSecre, "")}
+	sm := secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) {
+		o.BaseEndpoint = aws.String(e.url)
+		o.Retryer = aws.NopRetryer{}
+	})
+	out, err := sm.CreateSecret(context.Background(), &secretsmanager.CreateSecretInput{Name: aws.String(name), SecretString: aws.String(`{"username":"u","accessToken":"t"}`)})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return *out.ARN
 }
 
 // apiErr asserts err is the AWS exception code (and, when msg != "", that

@@ -152,7 +152,8 @@ func TestRegistryPolicyReplicationAndDescribeRegistry(t *testing.T) {
 func TestPullThroughCacheRules(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	cred := "arn:aws:secretsmanager:us-east-1:111111111111:secret:ecr-pullthroughcache/dockerhub-AbCdEf"
+	cred := e.secret("ecr-pullthroughcache/dockerhub")
+	missingCred := "arn:aws:secretsmanager:us-east-1:111111111111:secret:ecr-pullthroughcache/missing-AbCdEf"
 	r := must[*ecrsdk.CreatePullThroughCacheRuleOutput](t)(e.root.CreatePullThroughCacheRule(ctx, &ecrsdk.CreatePullThroughCacheRuleInput{
 		EcrRepositoryPrefix: aws.String("docker-hub"), UpstreamRegistryUrl: aws.String("registry-1.docker.io"), CredentialArn: aws.String(cred)}))
 	if r.UpstreamRegistry != types.UpstreamRegistryDockerHub || *r.RegistryId != account || r.CreatedAt == nil || *r.CredentialArn != cred {
@@ -171,6 +172,7 @@ func TestPullThroughCacheRules(t *testing.T) {
 		{"unsupported upstream", ecrsdk.CreatePullThroughCacheRuleInput{EcrRepositoryPrefix: aws.String("x1"), UpstreamRegistryUrl: aws.String("registry.example.com")}, "UnsupportedUpstreamRegistryException"},
 		{"docker hub needs credentials", ecrsdk.CreatePullThroughCacheRuleInput{EcrRepositoryPrefix: aws.String("x2"), UpstreamRegistryUrl: aws.String("registry-1.docker.io")}, "InvalidParameterException"},
 		{"bad credential arn", ecrsdk.CreatePullThroughCacheRuleInput{EcrRepositoryPrefix: aws.String("x3"), UpstreamRegistryUrl: aws.String("ghcr.io"), CredentialArn: aws.String("arn:aws:secretsmanager:us-east-1:111111111111:secret:other/thing-AbCdEfGhIjKlMnOp")}, "InvalidParameterException"},
+		{"secret does not exist", ecrsdk.CreatePullThroughCacheRuleInput{EcrRepositoryPrefix: aws.String("x6"), UpstreamRegistryUrl: aws.String("ghcr.io"), CredentialArn: aws.String(missingCred)}, "SecretNotFoundException"},
 		{"secret in another region", ecrsdk.CreatePullThroughCacheRuleInput{EcrRepositoryPrefix: aws.String("x4"), UpstreamRegistryUrl: aws.String("ghcr.io"), CredentialArn: aws.String(strings.Replace(cred, "us-east-1", "eu-west-1", 1))}, "InvalidParameterException"},
 		{"bad prefix", ecrsdk.CreatePullThroughCacheRuleInput{EcrRepositoryPrefix: aws.String("Bad Prefix"), UpstreamRegistryUrl: aws.String("quay.io")}, "InvalidParameterException"},
 		{"mismatched upstreamRegistry", ecrsdk.CreatePullThroughCacheRuleInput{EcrRepositoryPrefix: aws.String("x5"), UpstreamRegistryUrl: aws.String("quay.io"), UpstreamRegistry: types.UpstreamRegistryK8s}, "InvalidParameterException"},
@@ -194,7 +196,9 @@ func TestPullThroughCacheRules(t *testing.T) {
 	}
 	_, err := e.root.DescribePullThroughCacheRules(ctx, &ecrsdk.DescribePullThroughCacheRulesInput{EcrRepositoryPrefixes: []string{"nope"}})
 	apiErr(t, err, "PullThroughCacheRuleNotFoundException", "")
-	newCred := strings.Replace(cred, "dockerhub", "dockerhub2", 1)
+	newCred := e.secret("ecr-pullthroughcache/dockerhub2")
+	_, err = e.root.UpdatePullThroughCacheRule(ctx, &ecrsdk.UpdatePullThroughCacheRuleInput{EcrRepositoryPrefix: aws.String("docker-hub"), CredentialArn: aws.String(missingCred)})
+	apiErr(t, err, "SecretNotFoundException", "")
 	up := must[*ecrsdk.UpdatePullThroughCacheRuleOutput](t)(e.root.UpdatePullThroughCacheRule(ctx, &ecrsdk.UpdatePullThroughCacheRuleInput{EcrRepositoryPrefix: aws.String("docker-hub"), CredentialArn: aws.String(newCred)}))
 	if *up.CredentialArn != newCred || up.UpdatedAt == nil {
 		t.Fatalf("update %+v", up)
