@@ -31,10 +31,7 @@ type BlobFactory func(t *testing.T, ns string) storage.BlobStore
 
 // RunBlobStore runs the BlobStore/UploadStore conformance suite.
 func RunBlobStore(t *testing.T, open BlobFactory) {
-	cases := []struct {
-		name string
-		fn   func(t *testing.T, open func() storage.BlobStore)
-	}{
+	runSuite(t, "b", open, []suiteCase[storage.BlobStore]{
 		{"MissingBlob", testMissingBlob},
 		{"UploadCommitSHA256", testCommitSHA256},
 		{"UploadCommitSHA512", testCommitSHA512},
@@ -54,11 +51,22 @@ func RunBlobStore(t *testing.T, open BlobFactory) {
 		{"DeleteBlob", testDeleteBlob},
 		{"SeekAndRead", testSeekAndRead},
 		{"ParallelUploads", testParallelUploads},
-	}
+	})
+}
+
+// suiteCase is one conformance test; open (re)opens its store on the same
+// backing data, so a second call is a restart.
+type suiteCase[S any] struct {
+	name string
+	fn   func(t *testing.T, open func() S)
+}
+
+// runSuite gives every case backing data of its own, named prefix + index.
+func runSuite[S any](t *testing.T, prefix string, open func(t *testing.T, ns string) S, cases []suiteCase[S]) {
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			ns := fmt.Sprintf("b%d", i)
-			c.fn(t, func() storage.BlobStore { return open(t, ns) })
+			ns := fmt.Sprintf("%s%d", prefix, i)
+			c.fn(t, func() S { return open(t, ns) })
 		})
 	}
 }

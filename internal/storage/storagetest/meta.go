@@ -25,10 +25,7 @@ type MetaFactory func(t *testing.T, ns string) storage.MetaStore
 
 // RunMetaStore runs the MetaStore conformance suite.
 func RunMetaStore(t *testing.T, open MetaFactory) {
-	cases := []struct {
-		name string
-		fn   func(t *testing.T, open func() storage.MetaStore)
-	}{
+	runSuite(t, "m", open, []suiteCase[storage.MetaStore]{
 		{"Repositories", testRepositories},
 		{"RepositoryPagination", testRepositoryPagination},
 		{"RepositoryRegions", testRepositoryRegions},
@@ -45,13 +42,7 @@ func RunMetaStore(t *testing.T, open MetaFactory) {
 		{"Uploads", testMetaUploads},
 		{"Restart", testMetaRestart},
 		{"ParallelPuts", testParallelPuts},
-	}
-	for i, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			ns := fmt.Sprintf("m%d", i)
-			c.fn(t, func() storage.MetaStore { return open(t, ns) })
-		})
-	}
+	})
 }
 
 func key(name string) storage.RepoKey {
