@@ -23,6 +23,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/opencontainers/go-digest"
 
@@ -148,6 +149,16 @@ func newHash(a digest.Algorithm) hash.Hash {
 		return sha512.New()
 	}
 	return sha256.New()
+}
+
+// noSpace reports a full filesystem (or an exhausted quota) as StorageFull,
+// so the caller is told the registry is out of space instead of getting an
+// internal error or, worse, being blamed for its request body.
+func noSpace(err error) error {
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		return apierr.Wrap(apierr.StorageFull, err, "the registry is out of storage space; nothing was stored, retry after space is freed")
+	}
+	return err
 }
 
 func notFound(err error) error {

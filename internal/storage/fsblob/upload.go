@@ -70,12 +70,12 @@ func (s *Uploads) Create(ctx context.Context, id string) (storage.Upload, error)
 		if errors.Is(err, fs.ErrExist) {
 			return nil, fmt.Errorf("upload %q: %w", id, storage.ErrAlreadyExists)
 		}
-		return nil, err
+		return nil, noSpace(err)
 	}
 	u, err := s.create(id, dir)
 	if err != nil {
 		_ = os.RemoveAll(dir)
-		return nil, err
+		return nil, noSpace(err)
 	}
 	return u, nil
 }
@@ -245,6 +245,7 @@ func (u *upload) Append(ctx context.Context, r io.Reader) (int64, error) {
 		}
 	}
 	if err != nil {
+		err = noSpace(err)
 		if rerr := u.rollback(); rerr != nil {
 			return 0, errors.Join(err, fmt.Errorf("fsblob: rollback of upload %s failed: %w", u.id, rerr))
 		}
@@ -350,7 +351,7 @@ func (u *upload) Commit(ctx context.Context, expected digest.Digest, size int64)
 		return storage.Descriptor{}, err
 	}
 	if err := u.publish(dst); err != nil {
-		return storage.Descriptor{}, fmt.Errorf("fsblob: commit %s: %w", expected, err)
+		return storage.Descriptor{}, fmt.Errorf("fsblob: commit %s: %w", expected, noSpace(err))
 	}
 	u.done = true
 	// The blob is durable; dropping the session is cleanup, and a leftover
