@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/berth-dev/berth/internal/apierr"
@@ -154,7 +155,7 @@ func (s *Service) CreateRepository(ctx context.Context, k storage.RepoKey) error
 	if err == nil || errors.Is(err, storage.ErrAlreadyExists) || apierr.HasCode(err, apierr.RepositoryAlreadyExists) {
 		return nil
 	}
-	return fmt.Errorf("create repository %s: %w", k.Name, err)
+	return translate("create repository "+k.Name, err)
 }
 
 // DeleteRepository deletes k (with force, including its images) and drops
@@ -189,7 +190,8 @@ func (s *Service) notFound(ctx context.Context, k storage.RepoKey, thing error) 
 }
 
 // translate maps storage errors that already carry an apierr code through
-// unchanged and wraps anything else as internal.
+// unchanged, reports a full disk as StorageFull and wraps anything else as
+// internal.
 func translate(op string, err error) error {
 	if err == nil {
 		return nil
@@ -197,5 +199,23 @@ func translate(op string, err error) error {
 	if _, ok := apierr.As(err); ok {
 		return err
 	}
+	if diskFull(err) {
+		return apierr.Wrap(apierr.StorageFull, fmt.Errorf("%s: %w", op, err), "the registry is out of storage space; nothing was stored, retry after space is freed")
+	}
 	return fmt.Errorf("%s: %w", op, err)
+}
+
+// sqliteFull is SQLITE_FULL, the primary result code SQLite returns when a
+// write fails with ENOSPC (extended codes keep it in the low byte).
+const sqliteFull = 13
+
+// diskFull recognises ENOSPC/EDQUOT from any store and SQLite's "database or
+// disk is full" without importing a driver: the SQLite driver's error
+// exposes Code() int.
+func diskFull(err error) bool {
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		return true
+	}
+	var coded interface{ Code() int }
+	return errors.As(err, &coded) && coded.Code()&0xff == sqliteFull
 }
