@@ -45,12 +45,8 @@ func (s *Service) StartUpload(ctx context.Context, k storage.RepoKey) (string, e
 func (s *Service) Upload(ctx context.Context, k storage.RepoKey, id string, fn func(storage.Upload) error) error {
 	unlock := s.locks.lock(id)
 	defer unlock()
-	owner, err := s.meta.GetUpload(ctx, id)
-	if errors.Is(err, storage.ErrNotFound) || (err == nil && owner != k) {
-		return uploadUnknown(id)
-	}
-	if err != nil {
-		return translate("get upload", err)
+	if err := s.ownUpload(ctx, k, id); err != nil {
+		return err
 	}
 	u, err := s.blobs.Uploads().Resume(ctx, id)
 	if errors.Is(err, storage.ErrNotFound) {
@@ -61,6 +57,19 @@ func (s *Service) Upload(ctx context.Context, k storage.RepoKey, id string, fn f
 	}
 	defer u.Close()
 	return fn(u)
+}
+
+// ownUpload is BlobUploadUnknown unless upload id exists and belongs to
+// repository k: another repository's session id is as good as unknown.
+func (s *Service) ownUpload(ctx context.Context, k storage.RepoKey, id string) error {
+	owner, err := s.meta.GetUpload(ctx, id)
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && owner != k) {
+		return uploadUnknown(id)
+	}
+	if err != nil {
+		return translate("get upload", err)
+	}
+	return nil
 }
 
 // CommitUpload verifies u against expected (and size when >= 0), publishes
@@ -85,12 +94,8 @@ func (s *Service) CommitUpload(ctx context.Context, k storage.RepoKey, u storage
 func (s *Service) CancelUpload(ctx context.Context, k storage.RepoKey, id string) error {
 	unlock := s.locks.lock(id)
 	defer unlock()
-	owner, err := s.meta.GetUpload(ctx, id)
-	if errors.Is(err, storage.ErrNotFound) || (err == nil && owner != k) {
-		return uploadUnknown(id)
-	}
-	if err != nil {
-		return translate("get upload", err)
+	if err := s.ownUpload(ctx, k, id); err != nil {
+		return err
 	}
 	if err := s.blobs.Uploads().Remove(ctx, id); err != nil {
 		return fmt.Errorf("remove upload: %w", err)
