@@ -76,6 +76,11 @@ func (s *Service) ownUpload(ctx context.Context, k storage.RepoKey, id string) e
 // the blob, links it to k and ends the session. Call it inside Upload.
 // DigestInvalid / SizeInvalid leave the session open.
 func (s *Service) CommitUpload(ctx context.Context, k storage.RepoKey, u storage.Upload, expected digest.Digest, size int64) (storage.Descriptor, error) {
+	// The data is all here: finish even if the client hangs up now. A
+	// cancelled link after a successful publish would leave the blob
+	// unreachable and the session's data gone, so the client could neither
+	// see its blob nor resume.
+	ctx = context.WithoutCancel(ctx)
 	d, err := u.Commit(ctx, expected, size)
 	if err != nil {
 		return storage.Descriptor{}, translate("commit upload", err)
