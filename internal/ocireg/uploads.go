@@ -1,6 +1,7 @@
 package ocireg
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"strconv"
@@ -139,7 +140,9 @@ func (c *call) monolithicUpload(k storage.RepoKey, ds string) error {
 		return err
 	})
 	if err != nil {
-		_ = c.h.img.CancelUpload(c.ctx, k, id)
+		// The session was never handed to the client, so nobody could resume
+		// it: remove it even when the failure is the client going away.
+		_ = c.h.img.CancelUpload(context.WithoutCancel(c.ctx), k, id)
 		return err
 	}
 	c.blobCreated(dg)
