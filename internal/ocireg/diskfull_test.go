@@ -71,7 +71,7 @@ func fillDisk(t *testing.T, dir string, keep int64) string {
 }
 
 // committedBlobs lists the blob files under the store with their sizes.
-func committedBlobs(t *testing.T, dir string) map[string]int64 {
+func committedBlobs(t testing.TB, dir string) map[string]int64 {
 	t.Helper()
 	out := map[string]int64{}
 	root := filepath.Join(dir, "blobs", "blobs")
@@ -94,7 +94,7 @@ func committedBlobs(t *testing.T, dir string) map[string]int64 {
 	return out
 }
 
-func uploadDirs(t *testing.T, dir string) []string {
+func uploadDirs(t testing.TB, dir string) []string {
 	t.Helper()
 	ents, err := os.ReadDir(filepath.Join(dir, "blobs", "uploads"))
 	if err != nil {

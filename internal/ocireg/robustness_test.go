@@ -1,0 +1,261 @@
+package ocireg_test
+
+import (
+	"bufio"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/opencontainers/go-digest"
+
+	"github.com/berth-dev/berth/internal/ociref"
+	"github.com/berth-dev/berth/internal/storage"
+	"github.com/berth-dev/berth/internal/storage/fsblob"
+)
+
+// snapshot renders everything a request could change: committed blob
+// files, upload sessions, and per repository every manifest with its tags.
+func snapshot(t testing.TB, hs *harness) string {
+	t.Helper()
+	ctx := t.Context()
+	var b strings.Builder
+	var files []string
+	for p, n := range committedBlobs(t, hs.dir) {
+		files = append(files, fmt.Sprintf("%s %d", p, n))
+	}
+	sort.Strings(files)
+	fmt.Fprintf(&b, "blobs %v\n", files)
+	fmt.Fprintf(&b, "uploads %v\n", uploadDirs(t, hs.dir))
+	repos, err := hs.meta.ListRepositories(ctx, "", "", storage.Page{Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range repos {
+		ms, err := hs.meta.ListManifests(ctx, r.Key, storage.AnyImages, storage.Page{Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&b, "repo %s/%s/%s:", r.Key.Account, r.Key.Region, r.Key.Name)
+		for _, m := range ms {
+			tags := append([]string(nil), m.Tags...)
+			sort.Strings(tags)
+			fmt.Fprintf(&b, " %s%v", m.Digest, tags)
+		}
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// checkInvariants asserts the store's promises: every tag resolves to a
+// stored manifest, and every blob a manifest references exists in the blob
+// store and is linked to the manifest's repository; every index child exists.
+func checkInvariants(t testing.TB, hs *harness) {
+	t.Helper()
+	ctx := t.Context()
+	blobs, err := fsblob.New(filepath.Join(hs.dir, "blobs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	repos, err := hs.meta.ListRepositories(ctx, "", "", storage.Page{Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range repos {
+		ms, err := hs.meta.ListManifests(ctx, r.Key, storage.AnyImages, storage.Page{Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, lm := range ms {
+			for _, tag := range lm.Tags {
+				if m, err := hs.meta.ResolveTag(ctx, r.Key, tag); err != nil || m.Digest != lm.Digest {
+					t.Fatalf("%s:%s does not resolve to %s: %v", r.Key.Name, tag, lm.Digest, err)
+				}
+			}
+			m, err := hs.meta.GetManifest(ctx, r.Key, lm.Digest)
+			if err != nil {
+				t.Fatalf("manifest %s@%s: %v", r.Key.Name, lm.Digest, err)
+			}
+			p, err := ociref.ParseManifest(m.MediaType, m.Payload)
+			if err != nil {
+				t.Fatalf("stored manifest %s@%s does not parse: %v", r.Key.Name, m.Digest, err)
+			}
+			var refs []ociref.Descriptor
+			if p.Config != nil {
+				refs = append(refs, *p.Config)
+			}
+			for _, l := range p.Layers {
+				if !ociref.IsNonDistributable(l) {
+					refs = append(refs, l)
+				}
+			}
+			for _, d := range refs {
+				if _, err := blobs.Stat(ctx, d.Digest); err != nil {
+					t.Fatalf("%s@%s references missing blob %s: %v", r.Key.Name, m.Digest, d.Digest, err)
+				}
+				if _, err := hs.meta.LinkedBlob(ctx, r.Key, d.Digest); err != nil {
+					t.Fatalf("%s@%s references unlinked blob %s: %v", r.Key.Name, m.Digest, d.Digest, err)
+				}
+			}
+			for _, c := range p.Manifests {
+				if _, err := hs.meta.GetManifest(ctx, r.Key, c.Digest); err != nil {
+					t.Fatalf("index %s@%s references missing manifest %s: %v", r.Key.Name, m.Digest, c.Digest, err)
+				}
+			}
+		}
+	}
+}
+
+var rootAuth = "Basic " + base64.StdEncoding.EncodeToString([]byte("root:rootpw"))
+
+// raw sends head (request line and headers, without the blank line) and
+// then body over a fresh connection, half-closes it, and returns the
+// response. It lets a test lie in Content-Length: the server sees EOF
+// where the body was promised to continue, exactly as when a client dies.
+func raw(t testing.TB, hs *harness, head string, body string) (*http.Response, string) {
+	t.Helper()
+	conn, err := net.Dial("tcp", hs.srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	req := head + "\r\nHost: " + hs.srv.Listener.Addr().String() + "\r\nConnection: close\r\n\r\n" + body
+	if _, err := io.WriteString(conn, req); err != nil {
+		t.Fatal(err)
+	}
+	if err := conn.(*net.TCPConn).CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+func errCode(t testing.TB, body string) string {
+	t.Helper()
+	var eb errBody
+	if err := json.Unmarshal([]byte(body), &eb); err != nil || len(eb.Errors) != 1 {
+		t.Fatalf("not an OCI error body: %q (%v)", body, err)
+	}
+	return eb.Errors[0].Code
+}
+
+// TestTruncatedUploads: a client that promises Content-Length N and dies
+// after N/2 gets an OCI error (if it is still listening), nothing is
+// committed, the session stays at its last durable offset (upload status
+// says so), and a retry of the same request completes the blob.
+func TestTruncatedUploads(t *testing.T) {
+	hs := newHarness(t, harnessOpts{})
+	f := setup(t, hs)
+	first := pattern(3000, 1)
+	chunk := pattern(5000, 2)
+	whole := first + chunk
+	wholeDg := digest.FromString(whole)
+
+	for _, tc := range []struct {
+		name    string
+		request func(loc string) string // request line + headers for the chunk
+		final   bool                    // the request itself completes the upload
+	}{
+		{"PATCH streamed", func(loc string) string {
+			return "PATCH " + loc + " HTTP/1.1\r\nAuthorization: " + rootAuth + "\r\nContent-Type: application/octet-stream\r\nContent-Length: " + strconv.Itoa(len(chunk))
+		}, false},
+		{"PATCH with Content-Range", func(loc string) string {
+			return "PATCH " + loc + " HTTP/1.1\r\nAuthorization: " + rootAuth + fmt.Sprintf("\r\nContent-Range: %d-%d", len(first), len(whole)-1) + "\r\nContent-Length: " + strconv.Itoa(len(chunk))
+		}, false},
+		{"PUT final chunk", func(loc string) string {
+			return "PUT " + loc + "?digest=" + string(wholeDg) + " HTTP/1.1\r\nAuthorization: " + rootAuth + "\r\nContent-Length: " + strconv.Itoa(len(chunk))
+		}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			loc := hs.startUpload(t, "trunc/"+strings.ReplaceAll(strings.ToLower(tc.name), " ", "-"))
+			repo := strings.TrimSuffix(strings.TrimPrefix(loc, "/v2/"), loc[strings.Index(loc, "/blobs/uploads/"):])
+			resp, body := hs.do(t, "root", "PATCH", loc, nil, first)
+			if resp.StatusCode != http.StatusAccepted {
+				t.Fatalf("first chunk: %d %s", resp.StatusCode, body)
+			}
+			before := snapshot(t, hs)
+
+			resp, body = raw(t, hs, tc.request(loc), chunk[:len(chunk)/2])
+			if resp.StatusCode != http.StatusBadRequest || errCode(t, body) != "BLOB_UPLOAD_INVALID" {
+				t.Fatalf("truncated request: %d %s, want 400 BLOB_UPLOAD_INVALID", resp.StatusCode, body)
+			}
+			if after := snapshot(t, hs); after != before {
+				t.Fatalf("store changed by a truncated request:\n%s\nbefore:\n%s", after, before)
+			}
+			resp, _ = hs.do(t, "root", "GET", loc, nil, "")
+			if want := fmt.Sprintf("0-%d", len(first)-1); resp.StatusCode != http.StatusNoContent || resp.Header.Get("Range") != want {
+				t.Fatalf("status after truncation: %d Range %q, want %s", resp.StatusCode, resp.Header.Get("Range"), want)
+			}
+			resp, _ = hs.do(t, "root", "HEAD", "/v2/"+repo+"/blobs/"+string(wholeDg), nil, "")
+			if resp.StatusCode != http.StatusNotFound {
+				t.Fatalf("blob visible after truncated upload: %d", resp.StatusCode)
+			}
+
+			resp, body = raw(t, hs, tc.request(loc), chunk)
+			if !tc.final {
+				if resp.StatusCode != http.StatusAccepted {
+					t.Fatalf("retry: %d %s", resp.StatusCode, body)
+				}
+				resp, body = hs.do(t, "root", "PUT", loc+"?digest="+string(wholeDg), nil, "")
+			}
+			if resp.StatusCode != http.StatusCreated {
+				t.Fatalf("completing after retry: %d %s", resp.StatusCode, body)
+			}
+			resp, body = hs.do(t, "root", "GET", "/v2/"+repo+"/blobs/"+string(wholeDg), nil, "")
+			if resp.StatusCode != http.StatusOK || body != whole {
+				t.Fatalf("blob after retry: %d, %d bytes", resp.StatusCode, len(body))
+			}
+		})
+	}
+
+	t.Run("monolithic POST", func(t *testing.T) {
+		before := snapshot(t, hs)
+		head := "POST /v2/test/repo/blobs/uploads/?digest=" + string(wholeDg) + " HTTP/1.1\r\nAuthorization: " + rootAuth + "\r\nContent-Length: " + strconv.Itoa(len(whole))
+		resp, body := raw(t, hs, head, whole[:len(whole)/2])
+		if resp.StatusCode != http.StatusBadRequest || errCode(t, body) != "BLOB_UPLOAD_INVALID" {
+			t.Fatalf("truncated monolithic push: %d %s", resp.StatusCode, body)
+		}
+		// A monolithic push has no session the client could resume, so
+		// nothing of it may remain.
+		if after := snapshot(t, hs); after != before {
+			t.Fatalf("store changed:\n%s\nbefore:\n%s", after, before)
+		}
+		resp, body = raw(t, hs, head, whole)
+		if resp.StatusCode != http.StatusCreated {
+			t.Fatalf("retry: %d %s", resp.StatusCode, body)
+		}
+	})
+
+	t.Run("manifest PUT", func(t *testing.T) {
+		before := snapshot(t, hs)
+		payload := imageManifest(f.cfg, f.layer, 2, 11, `,"annotations":{"x":"y"}`)
+		head := "PUT /v2/test/repo/manifests/v1 HTTP/1.1\r\nAuthorization: " + rootAuth + "\r\nContent-Type: " + ociref.MediaTypeOCIManifest + "\r\nContent-Length: " + strconv.Itoa(len(payload))
+		resp, body := raw(t, hs, head, payload[:len(payload)/2])
+		if resp.StatusCode != http.StatusBadRequest || errCode(t, body) != "MANIFEST_INVALID" {
+			t.Fatalf("truncated manifest: %d %s", resp.StatusCode, body)
+		}
+		if after := snapshot(t, hs); after != before {
+			t.Fatalf("store changed:\n%s\nbefore:\n%s", after, before)
+		}
+		checkFixture(t, hs, f)
+		// Retried by a client that stays connected: a manifest PUT whose
+		// client hangs up during the transaction is rolled back whole, which
+		// is as safe as completing it.
+		if got := hs.pushManifest(t, "test/repo", "v1", payload); got != digest.FromString(payload) {
+			t.Fatalf("retry stored %s", got)
+		}
+	})
+	checkInvariants(t, hs)
+}
