@@ -79,31 +79,39 @@ func pageSize(field string, v *int, hi int) (int, error) {
 }
 
 // pageToken is the decoded form of an opaque nextToken. Op binds a token to
-// the operation (and repository) that issued it.
+// the operation (and repository and filter) that issued it; After is the
+// last key returned and Skip how many entries of the next key were.
 type pageToken struct {
+	Op    string
+	After string
+	Skip  int
+}
+
+// wireToken is pageToken as encoded: After travels as bytes (base64 in
+// JSON) so that any key round-trips exactly.
+type wireToken struct {
 	Op    string `json:"o"`
-	After string `json:"a,omitempty"`
-	Prev  string `json:"p,omitempty"`
+	After []byte `json:"a,omitempty"`
 	Skip  int    `json:"n,omitempty"`
 }
 
 func encodeToken(t pageToken) *string {
-	b, _ := json.Marshal(t)
+	b, _ := json.Marshal(wireToken{Op: t.Op, After: []byte(t.After), Skip: t.Skip})
 	s := base64.RawURLEncoding.EncodeToString(b)
 	return &s
 }
 
 func decodeToken(raw, op string) (pageToken, error) {
-	var t pageToken
 	if raw == "" {
-		return t, nil
+		return pageToken{}, nil
 	}
+	var w wireToken
 	b, err := base64.RawURLEncoding.DecodeString(raw)
 	if err == nil {
-		err = json.Unmarshal(b, &t)
+		err = json.Unmarshal(b, &w)
 	}
-	if err != nil || t.Op != op || t.Skip < 0 {
+	if err != nil || w.Op != op || w.Skip < 0 {
 		return pageToken{}, invalidParam("nextToken", "must be a nextToken returned by a previous %s call with the same parameters", strings.SplitN(op, "\x00", 2)[0])
 	}
-	return t, nil
+	return pageToken{Op: w.Op, After: string(w.After), Skip: w.Skip}, nil
 }
