@@ -35,7 +35,7 @@ const (
 // env is one in-process berth (server.New over a temp dir, real stores)
 // behind an httptest listener on 127.0.0.1.
 type env struct {
-	t    *testing.T
+	t    testing.TB
 	srv  *server.Server
 	http *httptest.Server
 	url  string
@@ -43,7 +43,7 @@ type env struct {
 	root *ecrsdk.Client
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	s, err := server.New(t.Context(), server.Config{DataDir: t.TempDir(), AccountID: account, Region: region,
 		RootAccessKeyID: rootKey, RootSecretKey: rootSecre}, nil)
@@ -152,7 +152,7 @@ func apiErr(t *testing.T, err error, code, msg string) {
 	}
 }
 
-func must[T any](t *testing.T) func(T, error) T {
+func must[T any](t testing.TB) func(T, error) T {
 	return func(v T, err error) T {
 		t.Helper()
 		if err != nil {
@@ -162,7 +162,7 @@ func must[T any](t *testing.T) func(T, error) T {
 	}
 }
 
-func randomBytes(t *testing.T, n int) []byte {
+func randomBytes(t testing.TB, n int) []byte {
 	b := make([]byte, n)
 	if _, err := rand.Read(b); err != nil {
 		t.Fatal(err)
@@ -177,7 +177,7 @@ func sha(b []byte) string {
 
 // uploadLayer pushes blob through InitiateLayerUpload / UploadLayerPart
 // (in parts of partSize) / CompleteLayerUpload.
-func uploadLayer(t *testing.T, c *ecrsdk.Client, repo string, blob []byte, partSize int) string {
+func uploadLayer(t testing.TB, c *ecrsdk.Client, repo string, blob []byte, partSize int) string {
 	t.Helper()
 	ctx := context.Background()
 	up := must[*ecrsdk.InitiateLayerUploadOutput](t)(c.InitiateLayerUpload(ctx, &ecrsdk.InitiateLayerUploadInput{RepositoryName: aws.String(repo)}))
@@ -211,7 +211,7 @@ type testImage struct {
 
 // ociManifest builds an OCI image manifest over config and layers (whose
 // blobs the caller uploads).
-func ociManifest(t *testing.T, config []byte, layers ...[]byte) testImage {
+func ociManifest(t testing.TB, config []byte, layers ...[]byte) testImage {
 	t.Helper()
 	type desc struct {
 		MediaType string `json:"mediaType"`
@@ -239,7 +239,7 @@ func ociManifest(t *testing.T, config []byte, layers ...[]byte) testImage {
 
 // pushImage uploads a fresh random image's blobs through the ECR layer API
 // and PutImage's it under tag ("" = untagged).
-func pushImage(t *testing.T, c *ecrsdk.Client, repo, tag string, layerSizes ...int) testImage {
+func pushImage(t testing.TB, c *ecrsdk.Client, repo, tag string, layerSizes ...int) testImage {
 	t.Helper()
 	cfg := []byte(`{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]},"nonce":"` + hex.EncodeToString(randomBytes(t, 8)) + `"}`)
 	var layers [][]byte
@@ -262,7 +262,7 @@ func pushImage(t *testing.T, c *ecrsdk.Client, repo, tag string, layerSizes ...i
 	return img
 }
 
-func createRepo(t *testing.T, c *ecrsdk.Client, name string) {
+func createRepo(t testing.TB, c *ecrsdk.Client, name string) {
 	t.Helper()
 	must[*ecrsdk.CreateRepositoryOutput](t)(c.CreateRepository(context.Background(), &ecrsdk.CreateRepositoryInput{RepositoryName: aws.String(name)}))
 }
