@@ -3,6 +3,7 @@ package ocireg
 import (
 	"context"
 	"io"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -169,7 +170,7 @@ func contentRange(h string) (start, end int64, err error) {
 	if ok && err == nil {
 		end, err = strconv.ParseInt(b, 10, 64)
 	}
-	if !ok || err != nil || start < 0 || end < start {
+	if !ok || err != nil || start < 0 || end < start || end == math.MaxInt64 {
 		return 0, 0, apierr.New(apierr.BlobUploadInvalid, "invalid Content-Range %q", truncate(h))
 	}
 	return start, end, nil
@@ -195,7 +196,30 @@ func (c *call) chunkBody(u storage.Upload) (io.Reader, error) {
 	if c.r.ContentLength >= 0 && c.r.ContentLength != n {
 		return nil, apierr.New(apierr.BlobUploadInvalid, "Content-Length %d does not match Content-Range %s", c.r.ContentLength, cr)
 	}
-	return io.LimitReader(c.r.Body, n), nil
+	return &exactReader{r: c.r.Body, want: n, left: n}, nil
+}
+
+// exactReader yields exactly the bytes a Content-Range announced: a body
+// that ends early is an error, so Append rolls the chunk back, instead of
+// a silently shorter chunk than the client declared.
+type exactReader struct {
+	r          io.Reader
+	want, left int64
+}
+
+func (e *exactReader) Read(p []byte) (int, error) {
+	if e.left <= 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > e.left {
+		p = p[:e.left]
+	}
+	n, err := e.r.Read(p)
+	e.left -= int64(n)
+	if err == io.EOF && e.left > 0 {
+		return n, apierr.New(apierr.BlobUploadInvalid, "the body ended after %d of the %d bytes its Content-Range announced", e.want-e.left, e.want)
+	}
+	return n, err
 }
 
 func (c *call) patchUpload() error {
