@@ -84,15 +84,22 @@ func (c *call) putManifest() error {
 	if int64(len(payload)) > max {
 		return apierr.New(apierr.PayloadTooLarge, "manifest is larger than the %d byte limit", max)
 	}
-	if err := c.ensureRepository(k); err != nil {
-		return err
-	}
-	res, err := c.h.img.PutManifest(c.ctx, k, images.PutManifestInput{
+	in := images.PutManifestInput{
 		Reference:   ref,
 		Tags:        tags,
 		ContentType: c.r.Header.Get("Content-Type"),
 		Payload:     payload,
-	})
+	}
+	res, err := c.h.img.PutManifest(c.ctx, k, in)
+	if apierr.HasCode(err, apierr.NameUnknown) {
+		// Create the repository only for a manifest that failed for no
+		// other reason (an empty index needs nothing linked), so a rejected
+		// push to a new name leaves no empty repository behind.
+		if err := c.ensureRepository(k); err != nil {
+			return err
+		}
+		res, err = c.h.img.PutManifest(c.ctx, k, in)
+	}
 	if err != nil {
 		return err
 	}
