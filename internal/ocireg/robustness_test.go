@@ -120,6 +120,12 @@ var rootAuth = "Basic " + base64.StdEncoding.EncodeToString([]byte("root:rootpw"
 // response. It lets a test lie in Content-Length: the server sees EOF
 // where the body was promised to continue, exactly as when a client dies.
 func raw(t testing.TB, hs *harness, head string, body string) (*http.Response, string) {
+	return rawConn(t, hs, head, body, true)
+}
+
+// rawConn is raw with the choice to keep the connection open while the
+// server answers (a live, if hostile, client).
+func rawConn(t testing.TB, hs *harness, head string, body string, halfClose bool) (*http.Response, string) {
 	t.Helper()
 	conn, err := net.Dial("tcp", hs.srv.Listener.Addr().String())
 	if err != nil {
@@ -130,8 +136,10 @@ func raw(t testing.TB, hs *harness, head string, body string) (*http.Response, s
 	if _, err := io.WriteString(conn, req); err != nil {
 		t.Fatal(err)
 	}
-	if err := conn.(*net.TCPConn).CloseWrite(); err != nil {
-		t.Fatal(err)
+	if halfClose {
+		if err := conn.(*net.TCPConn).CloseWrite(); err != nil {
+			t.Fatal(err)
+		}
 	}
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil {
@@ -259,3 +267,92 @@ func TestTruncatedUploads(t *testing.T) {
 	})
 	checkInvariants(t, hs)
 }
+
+// TestHostileRequests: each malformed request gets the spec's status and
+// error code, and the store (blobs, sessions, repositories, manifests,
+// tags) is exactly as before.
+func TestHostileRequests(t *testing.T) {
+	hs := newHarness(t, harnessOpts{})
+	f := setup(t, hs)
+	loc := hs.startUpload(t, "test/repo")
+	if resp, body := hs.do(t, "root", "PATCH", loc, nil, "0123456789"); resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("chunk: %d %s", resp.StatusCode, body)
+	}
+	auth := "\r\nAuthorization: " + rootAuth
+	manifestCT := "\r\nContent-Type: " + ociref.MediaTypeOCIManifest
+	cl := func(n int) string { return "\r\nContent-Length: " + strconv.Itoa(n) }
+	put := func(path, ct, body string) (string, string) {
+		return "PUT " + path + " HTTP/1.1" + auth + ct + cl(len(body)), body
+	}
+	long := strings.Repeat("a", 256)
+	tests := []struct {
+		name     string
+		head     string
+		body     string
+		status   int
+		code     string // "" when net/http itself answers (Range errors)
+		dontPeek bool
+	}{
+		{name: "manifest invalid JSON", head: put2(put("/v2/test/repo/manifests/v1", manifestCT, `{"schemaVersion":2,`)), status: 400, code: "MANIFEST_INVALID"},
+		{name: "manifest is an array", head: put2(put("/v2/test/repo/manifests/v1", manifestCT, `[]`)), status: 400, code: "MANIFEST_INVALID"},
+		{name: "manifest mediaType differs from Content-Type", head: put2(put("/v2/test/repo/manifests/v1", "\r\nContent-Type: "+ociref.MediaTypeOCIIndex, f.imagePayload)), status: 400, code: "MANIFEST_INVALID"},
+		{name: "manifest to a new repository with missing blobs", head: put2(put("/v2/brand/new/manifests/v1", manifestCT, f.imagePayload)), status: 400, code: "MANIFEST_BLOB_UNKNOWN"},
+		{name: "manifest Content-Length beyond the limit, no body", head: "PUT /v2/test/repo/manifests/v1 HTTP/1.1" + auth + manifestCT + "\r\nContent-Length: 1099511627776", status: 413, code: "SIZE_INVALID"},
+		{name: "Content-Range negative", head: "PATCH " + loc + " HTTP/1.1" + auth + "\r\nContent-Range: -5-10" + cl(1), body: "x", status: 400, code: "BLOB_UPLOAD_INVALID"},
+		{name: "Content-Range overflowing", head: "PATCH " + loc + " HTTP/1.1" + auth + "\r\nContent-Range: 10-99999999999999999999" + cl(1), body: "x", status: 400, code: "BLOB_UPLOAD_INVALID"},
+		{name: "Content-Range reversed", head: "PATCH " + loc + " HTTP/1.1" + auth + "\r\nContent-Range: 12-10" + cl(1), body: "x", status: 400, code: "BLOB_UPLOAD_INVALID"},
+		{name: "Content-Range to MaxInt64, chunked body", head: "PATCH " + loc + " HTTP/1.1" + auth + "\r\nContent-Range: 10-9223372036854775807\r\nTransfer-Encoding: chunked", body: "1\r\nx\r\n0\r\n\r\n", status: 400, code: "BLOB_UPLOAD_INVALID"},
+		{name: "Content-Range longer than the chunked body", head: "PATCH " + loc + " HTTP/1.1" + auth + "\r\nContent-Range: 10-19\r\nTransfer-Encoding: chunked", body: "1\r\nx\r\n0\r\n\r\n", status: 400, code: "BLOB_UPLOAD_INVALID"},
+		{name: "Content-Range not at the end of the upload", head: "PATCH " + loc + " HTTP/1.1" + auth + "\r\nContent-Range: 0-0" + cl(1), body: "x", status: 416, code: "BLOB_UPLOAD_INVALID"},
+		{name: "Range beyond the blob", head: "GET /v2/test/repo/blobs/" + string(f.layer) + " HTTP/1.1" + auth + "\r\nRange: bytes=100-200", status: 416},
+		{name: "Range overflowing", head: "GET /v2/test/repo/blobs/" + string(f.layer) + " HTTP/1.1" + auth + "\r\nRange: bytes=99999999999999999999-", status: 416},
+		{name: "name with ..", head: put2(put("/v2/test/../evil/manifests/v1", manifestCT, f.imagePayload)), status: 400, code: "NAME_INVALID"},
+		{name: "name with encoded ..", head: put2(put("/v2/test/%2E%2E/evil/manifests/v1", manifestCT, f.imagePayload)), status: 400, code: "NAME_INVALID"},
+		{name: "name with %2F and missing blobs", head: put2(put("/v2/test%2Fslash/manifests/v1", manifestCT, f.imagePayload)), status: 400, code: "MANIFEST_BLOB_UNKNOWN"},
+		{name: "name uppercase", head: "POST /v2/Test/repo/blobs/uploads/ HTTP/1.1" + auth + cl(0), status: 400, code: "NAME_INVALID"},
+		{name: "name 256 characters", head: "POST /v2/" + long + "/blobs/uploads/ HTTP/1.1" + auth + cl(0), status: 400, code: "NAME_INVALID"},
+		{name: "name unicode", head: "POST /v2/t%C3%A9st/blobs/uploads/ HTTP/1.1" + auth + cl(0), status: 400, code: "NAME_INVALID"},
+		{name: "name with NUL", head: "POST /v2/te%00st/blobs/uploads/ HTTP/1.1" + auth + cl(0), status: 400, code: "NAME_INVALID"},
+		{name: "digest too short", head: "GET /v2/test/repo/blobs/sha256:abcd HTTP/1.1" + auth, status: 400, code: "DIGEST_INVALID"},
+		{name: "digest unsupported algorithm", head: "GET /v2/test/repo/blobs/md5:d41d8cd98f00b204e9800998ecf8427e HTTP/1.1" + auth, status: 400, code: "DIGEST_INVALID"},
+		{name: "sha512 digest of sha256 length", head: "HEAD /v2/test/repo/blobs/sha512:" + f.layer.Encoded() + " HTTP/1.1" + auth, status: 400, dontPeek: true},
+		{name: "digest uppercase hex", head: "GET /v2/test/repo/blobs/sha256:" + strings.ToUpper(f.layer.Encoded()) + " HTTP/1.1" + auth, status: 400, code: "DIGEST_INVALID"},
+		{name: "complete with a bad digest", head: "PUT " + loc + "?digest=sha256:xyz HTTP/1.1" + auth + cl(0), status: 400, code: "DIGEST_INVALID"},
+		{name: "complete with a wrong digest", head: "PUT " + loc + "?digest=" + string(digest.FromString("other")) + " HTTP/1.1" + auth + cl(0), status: 400, code: "DIGEST_INVALID"},
+		{name: "monolithic push with a bad digest", head: "POST /v2/test/repo/blobs/uploads/?digest=sha256:1 HTTP/1.1" + auth + cl(1), body: "x", status: 400, code: "DIGEST_INVALID"},
+		{name: "upload id traversal", head: "PATCH /v2/test/repo/blobs/uploads/..%2F..%2Fblobs HTTP/1.1" + auth + cl(1), body: "x", status: 404, code: "NAME_UNKNOWN"},
+		{name: "upload id ..", head: "DELETE /v2/test/repo/blobs/uploads/%2E%2E HTTP/1.1" + auth, status: 404, code: "BLOB_UPLOAD_UNKNOWN"},
+		{name: "upload id of another repository", head: "DELETE /v2/test/other" + loc[len("/v2/test/repo"):] + " HTTP/1.1" + auth, status: 404, code: "BLOB_UPLOAD_UNKNOWN"},
+		{name: "unauthenticated delete", head: "DELETE /v2/test/repo/manifests/v1 HTTP/1.1", status: 401, code: "UNAUTHORIZED"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			head, body := tc.head, tc.body
+			if i := strings.Index(head, "\x00BODY\x00"); i >= 0 {
+				head, body = head[:i], head[i+len("\x00BODY\x00"):]
+			}
+			before := snapshot(t, hs)
+			resp, got := rawConn(t, hs, head, body, false)
+			if resp.StatusCode != tc.status {
+				t.Fatalf("status %d, want %d; body %s", resp.StatusCode, tc.status, got)
+			}
+			if tc.code != "" {
+				if c := errCode(t, got); c != tc.code {
+					t.Fatalf("code %s, want %s; body %s", c, tc.code, got)
+				}
+			}
+			if after := snapshot(t, hs); after != before {
+				t.Fatalf("store changed:\n%s\nbefore:\n%s", after, before)
+			}
+		})
+	}
+	resp, _ := hs.do(t, "root", "GET", loc, nil, "")
+	if resp.StatusCode != http.StatusNoContent || resp.Header.Get("Range") != "0-9" {
+		t.Fatalf("session after hostile requests: %d %q", resp.StatusCode, resp.Header.Get("Range"))
+	}
+	checkFixture(t, hs, f)
+	checkInvariants(t, hs)
+}
+
+// put2 packs a (head, body) pair into one table field.
+func put2(head, body string) string { return head + "\x00BODY\x00" + body }
