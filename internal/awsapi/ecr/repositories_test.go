@@ -88,7 +88,7 @@ func TestCreateRepositoryValidation(t *testing.T) {
 	must[*ecrsdk.CreateRepositoryOutput](t)(e.root.CreateRepository(context.Background(), &ecrsdk.CreateRepositoryInput{
 		RepositoryName: aws.String("a-b_c.d/e__f--g"), ImageTagMutability: types.ImageTagMutabilityImmutableWithExclusion,
 		ImageTagMutabilityExclusionFilters: []types.ImageTagMutabilityExclusionFilter{{FilterType: types.ImageTagMutabilityExclusionFilterTypeWildcard, Filter: aws.String("latest*")}},
-		Tags: manyTags(50),
+		Tags:                               manyTags(50),
 	}))
 }
 
