@@ -50,6 +50,13 @@ func main() {
 		}
 		return
 	}
+	if len(os.Args) > 1 && os.Args[1] == "profile-server" {
+		if err := profileServer(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "profile-server:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	var o options
 	var skip string
 	var blobMiB, rssMiB int64

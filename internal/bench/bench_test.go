@@ -78,6 +78,10 @@ func TestNullRegistryAllScenarios(t *testing.T) {
 			t.Errorf("blob-push/%s: %+v", mode, s)
 		}
 	}
+	// Downloads count streamed bytes: every completed GET, plus any cut at the deadline.
+	if s, _ := res.Scenario(bench.BlobPull, ""); s.Bytes < s.Ops*cfg.BlobSize {
+		t.Errorf("blob-pull: %d bytes for %d whole GETs", s.Bytes, s.Ops)
+	}
 	// Chunked pushes of a 1 MiB blob in 1 MiB chunks: POST, PATCH, PUT.
 	if s, _ := res.Scenario(bench.BlobPush, "chunked"); s.Requests != 3*s.Ops {
 		t.Errorf("chunked: %d requests for %d pushes", s.Requests, s.Ops)

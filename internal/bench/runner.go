@@ -17,11 +17,22 @@ type opFunc func(ctx context.Context, w int) (int64, error)
 // loop runs op on conc workers until the duration has passed or maxOps
 // operations have started, whichever comes first. Operations in flight at
 // the deadline are allowed to finish (so throughput counts only whole
-// transfers) but are cancelled at a hard limit of 3×duration + 1 minute.
-func (b *bencher) loop(ctx context.Context, name, mode string, conc int, maxOps int64, op opFunc) ScenarioResult {
+// transfers, commit included) but are cancelled at a hard limit of
+// 3×duration + 1 minute.
+//
+// A streaming loop (downloads) instead cancels what is in flight at the
+// deadline and counts the bytes that ops reported to b.streamed while they
+// ran: with a few multi-second transfers per client, waiting for the
+// stragglers would leave clients idle and understate the server.
+func (b *bencher) loop(ctx context.Context, name, mode string, conc int, maxOps int64, stream bool, op opFunc) ScenarioResult {
 	dur := b.cfg.Duration
-	hctx, cancel := context.WithTimeout(ctx, 3*dur+time.Minute)
+	limit := 3*dur + time.Minute
+	if stream {
+		limit = dur
+	}
+	hctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
+	streamed0 := b.streamed.Load()
 	var (
 		started, done, errs, nbytes atomic.Int64
 		firstErr                    atomic.Value
@@ -64,8 +75,11 @@ func (b *bencher) loop(ctx context.Context, name, mode string, conc int, maxOps 
 	wg.Wait()
 	stopProgress()
 	elapsed := time.Duration(lastEnd.Load())
-	if elapsed <= 0 {
+	if elapsed <= 0 || stream {
 		elapsed = time.Since(start)
+	}
+	if stream {
+		nbytes.Store(b.streamed.Load() - streamed0)
 	}
 	r := ScenarioResult{
 		Name: name, Mode: mode, Concurrency: conc,

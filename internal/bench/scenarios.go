@@ -29,6 +29,7 @@ type bencher struct {
 	reg      *registry
 	requests *atomic.Int64
 	bufs     *sync.Pool
+	streamed *atomic.Int64 // bytes downloaded so far by streaming scenarios
 	runID    string
 	uniq     atomic.Uint64 // distinguishes every pushed blob of this run
 	pull     *content
@@ -49,7 +50,7 @@ func newBencher(cfg Config) (*bencher, error) {
 	if _, err := rand.Read(id[:]); err != nil {
 		return nil, err
 	}
-	b := &bencher{cfg: cfg, requests: new(atomic.Int64), runID: hex.EncodeToString(id[:]),
+	b := &bencher{cfg: cfg, requests: new(atomic.Int64), streamed: new(atomic.Int64), runID: hex.EncodeToString(id[:]),
 		bufs: &sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}}
 	b.reg = b.newRegistry(b.transport(), basicHeader(cfg.Creds))
 	b.pull, b.push, b.layers = newContent(pullSeed), newContent(pushSeed), newContent(layerSeed)
@@ -84,7 +85,7 @@ func (b *bencher) run(ctx context.Context, name string) ([]ScenarioResult, error
 		if _, err := b.ensureFixture(ctx); err != nil {
 			return nil, err
 		}
-		return []ScenarioResult{b.loop(ctx, name, "", c.Concurrency, c.MaxOps, func(ctx context.Context, _ int) (int64, error) {
+		return []ScenarioResult{b.loop(ctx, name, "", c.Concurrency, c.MaxOps, false, func(ctx context.Context, _ int) (int64, error) {
 			return b.reg.getManifest(ctx, fixtureTag, nil)
 		})}, nil
 	case BlobPull:
@@ -92,8 +93,8 @@ func (b *bencher) run(ctx context.Context, name string) ([]ScenarioResult, error
 		if err != nil {
 			return nil, err
 		}
-		return []ScenarioResult{b.loop(ctx, name, "", c.Concurrency, c.MaxOps, func(ctx context.Context, _ int) (int64, error) {
-			n, err := b.reg.getBlob(ctx, dg, nil)
+		return []ScenarioResult{b.loop(ctx, name, "", c.Concurrency, c.MaxOps, true, func(ctx context.Context, _ int) (int64, error) {
+			n, err := b.reg.getBlob(ctx, dg, counter{b.streamed})
 			if err == nil && n != c.BlobSize {
 				err = fmt.Errorf("GET blob: %d bytes, want %d", n, c.BlobSize)
 			}
@@ -105,7 +106,7 @@ func (b *bencher) run(ctx context.Context, name string) ([]ScenarioResult, error
 		if c.Images < 1 {
 			return nil, nil
 		}
-		return []ScenarioResult{b.loop(ctx, name, "", min(c.Concurrency, c.Images), int64(c.Images), func(ctx context.Context, _ int) (int64, error) {
+		return []ScenarioResult{b.loop(ctx, name, "", min(c.Concurrency, c.Images), int64(c.Images), false, func(ctx context.Context, _ int) (int64, error) {
 			return b.pushImage(ctx, b.reg, fmt.Sprintf("ci-%s-%d", b.runID, b.uniq.Add(1)))
 		})}, nil
 	case ColdStart:
@@ -125,7 +126,7 @@ func (b *bencher) blobPush(ctx context.Context) ([]ScenarioResult, error) {
 	}
 	var out []ScenarioResult
 	for _, mode := range []string{"monolithic", "chunked"} {
-		out = append(out, b.loop(ctx, BlobPush, mode, c.Concurrency, c.MaxOps, func(ctx context.Context, _ int) (int64, error) {
+		out = append(out, b.loop(ctx, BlobPush, mode, c.Concurrency, c.MaxOps, false, func(ctx context.Context, _ int) (int64, error) {
 			u := b.uniq.Add(1)
 			dg, err := b.push.digest(c.BlobSize, u)
 			if err != nil {
@@ -258,7 +259,7 @@ func (b *bencher) coldStart(ctx context.Context) ScenarioResult {
 	c := b.cfg
 	img := b.fixture
 	tokenLat := make([][]time.Duration, c.Concurrency)
-	r := b.loop(ctx, ColdStart, "", min(c.Concurrency, c.Images), int64(c.Images), func(ctx context.Context, w int) (int64, error) {
+	r := b.loop(ctx, ColdStart, "", min(c.Concurrency, c.Images), int64(c.Images), false, func(ctx context.Context, w int) (int64, error) {
 		tr := b.transport()
 		if t, ok := tr.(*http.Transport); ok && b.cfg.Transport == nil {
 			defer t.CloseIdleConnections()
@@ -296,4 +297,12 @@ func (b *bencher) coldStart(ctx context.Context) ScenarioResult {
 	}
 	r.TokenP50Ms, r.TokenP99Ms, _ = percentiles(all)
 	return r
+}
+
+// counter counts bytes written through it.
+type counter struct{ n *atomic.Int64 }
+
+func (c counter) Write(p []byte) (int, error) {
+	c.n.Add(int64(len(p)))
+	return len(p), nil
 }
