@@ -265,3 +265,124 @@ func TestSecretsNeverLogged(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestNoAnonymousAccess: every /v2/ route and a call of every AWS service
+// answers an unauthenticated request with its protocol's authentication
+// error and none of the data behind it.
+func TestNoAnonymousAccess(t *testing.T) {
+	e := newSecureEnv(t)
+	e.pushPull(t, secRootKey, secRootSecret, "private/app")
+	dg := string(digest.FromString("layer of private/app"))
+	loc := func() string {
+		req, _ := http.NewRequest("POST", e.ts.URL+"/v2/private/app/blobs/uploads/", nil)
+		req.SetBasicAuth(secRootKey, secRootSecret)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode != 202 {
+			t.Fatalf("start upload: %v %v", resp, err)
+		}
+		resp.Body.Close()
+		return resp.Header.Get("Location")
+	}()
+	for _, rt := range []struct{ method, path string }{
+		{"GET", "/v2/"}, {"HEAD", "/v2/"}, {"GET", "/v2/_catalog"}, {"GET", "/v2/private/app/tags/list"},
+		{"GET", "/v2/private/app/manifests/latest"}, {"HEAD", "/v2/private/app/manifests/latest"},
+		{"PUT", "/v2/private/app/manifests/latest"}, {"DELETE", "/v2/private/app/manifests/latest"},
+		{"GET", "/v2/private/app/blobs/" + dg}, {"HEAD", "/v2/private/app/blobs/" + dg}, {"DELETE", "/v2/private/app/blobs/" + dg},
+		{"POST", "/v2/private/app/blobs/uploads/"}, {"POST", "/v2/private/app/blobs/uploads/?mount=" + dg + "&from=private/app"},
+		{"PATCH", loc}, {"PUT", loc + "?digest=" + dg}, {"GET", loc}, {"DELETE", loc},
+		{"GET", "/v2/private/app/referrers/" + dg}, {"GET", "/v2/nope/manifests/x"},
+	} {
+		st, body := e.v2(t, "", "", rt.method, rt.path, "application/vnd.oci.image.manifest.v1+json", "{}")
+		if st != 401 || (rt.method != "HEAD" && !strings.Contains(body, `"UNAUTHORIZED"`)) || strings.Contains(body, "layer of") || strings.Contains(body, "latest") {
+			t.Errorf("anonymous %s %s: %d %s", rt.method, rt.path, st, body)
+		}
+	}
+	// The pushed content is untouched by all that.
+	if st, _ := e.v2(t, secRootKey, secRootSecret, "GET", "/v2/private/app/manifests/latest", "", ""); st != 200 {
+		t.Fatalf("content changed by anonymous requests: %d", st)
+	}
+
+	for _, c := range []struct{ target, query, want string }{
+		{target: "AmazonEC2ContainerRegistry_V20150921.DescribeRepositories", want: "MissingAuthenticationTokenException"},
+		{target: "AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken", want: "MissingAuthenticationTokenException"},
+		{target: "AmazonEC2ContainerRegistry_V20150921.BatchGetImage", want: "MissingAuthenticationTokenException"},
+		{target: "AmazonEC2ContainerRegistry_V20150921.SetRepositoryPolicy", want: "MissingAuthenticationTokenException"},
+		{target: "AmazonSSM.GetParameter", want: "MissingAuthenticationTokenException"},
+		{target: "secretsmanager.GetSecretValue", want: "MissingAuthenticationTokenException"},
+		{query: "Action=ListUsers&Version=2010-05-08", want: "MissingAuthenticationToken"},
+		{query: "Action=CreateAccessKey&Version=2010-05-08", want: "MissingAuthenticationToken"},
+		{query: "Action=GetCallerIdentity&Version=2011-06-15", want: "MissingAuthenticationToken"},
+	} {
+		body := c.query
+		if c.target != "" {
+			body = `{"repositoryName":"private/app","imageIds":[{"imageTag":"latest"}]}`
+		}
+		req, _ := http.NewRequest("POST", e.ts.URL+"/", strings.NewReader(body))
+		if c.target != "" {
+			req.Header.Set("X-Amz-Target", c.target)
+			req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+		} else {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode < 400 || !strings.Contains(string(b), c.want) || strings.Contains(string(b), "sha256:") {
+			t.Errorf("anonymous %s%s: %d %s", c.target, c.query, resp.StatusCode, b)
+		}
+	}
+}
+
+// TestBodyLimits: oversized bodies are refused with the protocol's error
+// before they are buffered: the admin endpoint, the AWS front door, and ECR
+// policy documents over 10240 characters.
+func TestBodyLimits(t *testing.T) {
+	ctx := t.Context()
+	e := newSecureEnv(t)
+	for _, c := range []struct {
+		name, path, target string
+		size               int
+		want               string
+	}{
+		{"admin", server.AdminPathPrefix + "CreateAccount", "", 64<<10 + 1, "request body too large"},
+		{"aws json", "/", "AmazonEC2ContainerRegistry_V20150921.DescribeRepositories", 8<<20 + 1, "Request body exceeds"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			req, _ := http.NewRequest("POST", e.ts.URL+c.path, bytes.NewReader(bytes.Repeat([]byte(" "), c.size)))
+			if c.target != "" {
+				req.Header.Set("X-Amz-Target", c.target)
+			}
+			req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode < 400 || resp.StatusCode >= 500 || !strings.Contains(string(b), c.want) {
+				t.Fatalf("%d bytes: %d %s", c.size, resp.StatusCode, b)
+			}
+		})
+	}
+
+	client := ecr.NewFromConfig(e.awsConfig(secRootKey, secRootSecret, ""))
+	if _, err := client.CreateRepository(ctx, &ecr.CreateRepositoryInput{RepositoryName: aws.String("limits")}); err != nil {
+		t.Fatal(err)
+	}
+	stmt := `{"Sid":"s%05d","Effect":"Allow","Principal":"*","Action":"ecr:BatchGetImage"}`
+	var sts []string
+	for i := 0; len(strings.Join(sts, ",")) <= 10240; i++ {
+		sts = append(sts, fmt.Sprintf(stmt, i))
+	}
+	policy := `{"Version":"2012-10-17","Statement":[` + strings.Join(sts, ",") + `]}`
+	_, err := client.SetRepositoryPolicy(ctx, &ecr.SetRepositoryPolicyInput{RepositoryName: aws.String("limits"), PolicyText: aws.String(policy)})
+	if err == nil || !strings.Contains(err.Error(), "InvalidParameterException") {
+		t.Fatalf("%d-character policy: %v", len(policy), err)
+	}
+	if _, err := client.GetRepositoryPolicy(ctx, &ecr.GetRepositoryPolicyInput{RepositoryName: aws.String("limits")}); err == nil || !strings.Contains(err.Error(), "RepositoryPolicyNotFoundException") {
+		t.Fatalf("oversized policy stored: %v", err)
+	}
+}
