@@ -27,9 +27,10 @@ type Scale struct {
 	Tags           int       `json:"tags"`
 	SeedSeconds    float64   `json:"seed_seconds"`
 	StartSeconds   []float64 `json:"start_seconds"`
-	TagsList       Latency   `json:"tags_list"`
-	DescribeByName Latency   `json:"describe_repositories_by_name"`
-	DescribePage   Latency   `json:"describe_repositories_first_page"`
+	Clients        []int     `json:"clients"` // concurrency of each entry below
+	TagsList       []Latency `json:"tags_list"`
+	DescribeByName []Latency `json:"describe_repositories_by_name"`
+	DescribePage   []Latency `json:"describe_repositories_first_page"`
 }
 
 // Latency is a bounded loop's outcome.
@@ -69,9 +70,22 @@ func measureScale(ctx context.Context, o options, bins binaries, rep *Report) er
 	}
 	defer p.stop()
 	logf("scale: berth started in %v", sc.StartSeconds)
+	// One client shows the latency of the query itself; 16 show it under a
+	// saturating closed loop (where p99 is mostly queueing on 2 cores).
+	for _, clients := range []int{1, 16} {
+		sc.Clients = append(sc.Clients, clients)
+		tags, byName, page := scaleLoops(ctx, p.url, o.scaleRepos, clients)
+		sc.TagsList, sc.DescribeByName, sc.DescribePage = append(sc.TagsList, tags), append(sc.DescribeByName, byName), append(sc.DescribePage, page)
+	}
+	return nil
+}
+
+// scaleLoops measures tags list, DescribeRepositories by name and the first
+// DescribeRepositories page with clients concurrent callers.
+func scaleLoops(ctx context.Context, url string, repos, clients int) (tags, byName, page Latency) {
 	hc := &http.Client{Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 32}}
-	sc.TagsList = loop(ctx, 16, 10*time.Second, 200_000, func(ctx context.Context, r *rand.Rand) error {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s/v2/%s/tags/list", p.url, scaleRepo(r.IntN(o.scaleRepos))), nil)
+	tags = loop(ctx, clients, 10*time.Second, 200_000, func(ctx context.Context, r *rand.Rand) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s/v2/%s/tags/list", url, scaleRepo(r.IntN(repos))), nil)
 		if err != nil {
 			return err
 		}
@@ -87,22 +101,22 @@ func measureScale(ctx context.Context, o options, bins binaries, rep *Report) er
 		}
 		return nil
 	})
-	c := ecr.NewFromConfig(awsConfig(rootKey, rootSecret), func(eo *ecr.Options) { eo.BaseEndpoint = aws.String(p.url) })
-	sc.DescribeByName = loop(ctx, 16, 10*time.Second, 100_000, func(ctx context.Context, r *rand.Rand) error {
-		out, err := c.DescribeRepositories(ctx, &ecr.DescribeRepositoriesInput{RepositoryNames: []string{scaleRepo(r.IntN(o.scaleRepos))}})
+	c := ecr.NewFromConfig(awsConfig(rootKey, rootSecret), func(eo *ecr.Options) { eo.BaseEndpoint = aws.String(url) })
+	byName = loop(ctx, clients, 10*time.Second, 100_000, func(ctx context.Context, r *rand.Rand) error {
+		out, err := c.DescribeRepositories(ctx, &ecr.DescribeRepositoriesInput{RepositoryNames: []string{scaleRepo(r.IntN(repos))}})
 		if err == nil && len(out.Repositories) != 1 {
 			err = fmt.Errorf("%d repositories", len(out.Repositories))
 		}
 		return err
 	})
-	sc.DescribePage = loop(ctx, 16, 10*time.Second, 100_000, func(ctx context.Context, r *rand.Rand) error {
+	page = loop(ctx, clients, 10*time.Second, 100_000, func(ctx context.Context, r *rand.Rand) error {
 		out, err := c.DescribeRepositories(ctx, &ecr.DescribeRepositoriesInput{MaxResults: aws.Int32(100)})
 		if err == nil && len(out.Repositories) != 100 {
 			err = fmt.Errorf("%d repositories", len(out.Repositories))
 		}
 		return err
 	})
-	return nil
+	return tags, byName, page
 }
 
 func scaleRepo(i int) string { return fmt.Sprintf("scale/repo-%06d", i) }
