@@ -85,14 +85,16 @@ start_docker() {
 }
 
 vet() {
-	local unformatted
+	local unformatted rc=0
 	unformatted=$(gofmt -l cmd internal test 2>/dev/null || true)
 	if [[ -n $unformatted ]]; then
 		echo "gofmt -l reports unformatted files:"
 		echo "$unformatted"
-		return 1
+		rc=1
 	fi
-	go vet ./... && go vet -tags e2e ./test/e2e/...
+	go vet ./... || rc=1
+	go vet -tags e2e ./test/e2e/... || rc=1
+	return "$rc"
 }
 
 race_flag() {
