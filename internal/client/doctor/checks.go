@@ -389,9 +389,15 @@ func (r *run) manifest(ctx context.Context) {
 		r.tagNotFound(ctx, hdr, msg)
 		return
 	case resp.StatusCode == http.StatusNotFound:
-		account, region := orUnknown(r.target.Account), orUnknown(r.target.Region)
+		where := r.target.Host + " (the server's default account and region)"
+		if r.target.Account != "" && r.target.Region != "" {
+			where = r.target.Account + "/" + r.target.Region
+		}
+		if code == "" {
+			code = "no error code"
+		}
 		r.add(Result{Step: "manifest", Status: Fail, Class: ClassNotFound,
-			Message:  fmt.Sprintf("repository %s does not exist in %s/%s (%s: %s)", r.repo, account, region, orUnknown(code), msg),
+			Message:  fmt.Sprintf("repository %s does not exist in %s (%s: %s)", r.repo, where, code, msg),
 			Fix:      "check the repository name (and for pull-through cache, that the rule prefix exists); create it with aws ecr create-repository --repository-name " + r.repo,
 			Evidence: []string{"GET " + url + " → 404"}})
 	default:
