@@ -8,13 +8,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
-	"sort"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/berth-dev/berth/internal/apierr"
+	"github.com/berth-dev/berth/internal/storage/sqlmigrate"
 )
 
 //go:embed migrations/*.sql
@@ -25,59 +23,11 @@ const component = "ssm"
 
 var errNotFound = errors.New("params: not found")
 
-// migrate applies pending migrations, each in one transaction with its
-// version bump (same bookkeeping as sqlmeta, under our own component name).
 func migrate(ctx context.Context, db *sql.DB) error {
-	ents, err := fs.ReadDir(migrationFS, "migrations")
-	if err != nil {
-		return err
-	}
-	sort.Slice(ents, func(i, j int) bool { return ents[i].Name() < ents[j].Name() })
-	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		component TEXT PRIMARY KEY,
-		version   INTEGER NOT NULL
-	)`); err != nil {
+	if err := sqlmigrate.Apply(ctx, db, component, migrationFS); err != nil {
 		return fmt.Errorf("params: %w", err)
 	}
-	for _, e := range ents {
-		num, _, _ := strings.Cut(e.Name(), "_")
-		v, err := strconv.Atoi(num)
-		if err != nil {
-			return fmt.Errorf("params: migration %q lacks a numeric prefix", e.Name())
-		}
-		body, err := migrationFS.ReadFile("migrations/" + e.Name())
-		if err != nil {
-			return err
-		}
-		if err := applyMigration(ctx, db, v, string(body)); err != nil {
-			return fmt.Errorf("params: migration %s: %w", e.Name(), err)
-		}
-	}
 	return nil
-}
-
-func applyMigration(ctx context.Context, db *sql.DB, version int, body string) error {
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	var cur int
-	err = tx.QueryRowContext(ctx, `SELECT version FROM schema_migrations WHERE component = ?`, component).Scan(&cur)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return err
-	}
-	if cur >= version {
-		return nil
-	}
-	if _, err := tx.ExecContext(ctx, body); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (component, version) VALUES (?, ?)
-		ON CONFLICT (component) DO UPDATE SET version = excluded.version`, component, version); err != nil {
-		return err
-	}
-	return tx.Commit()
 }
 
 const versionCols = `name, version, type, value, key_id, description, allowed_pattern, tier, data_type, modified_ms, modified_user, labels`
