@@ -24,7 +24,7 @@ func (a *API) getAuthorizationToken(ctx context.Context, c *awsapi.Call) (any, e
 	var in struct {
 		RegistryIDs []string `json:"registryIds"`
 	}
-	if err := decode(c, &in); err != nil {
+	if err := c.DecodeJSON(&in); err != nil {
 		return nil, err
 	}
 	if in.RegistryIDs != nil {

@@ -17,10 +17,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/berth-dev/berth/internal/apierr"
 	"github.com/berth-dev/berth/internal/auth"
 	"github.com/berth-dev/berth/internal/awsapi"
-	"github.com/berth-dev/berth/internal/awsapi/protocol"
 	"github.com/berth-dev/berth/internal/ecrhost"
 	"github.com/berth-dev/berth/internal/images"
 	"github.com/berth-dev/berth/internal/storage"
@@ -207,18 +205,6 @@ func (a *API) handlers() map[string]awsapi.Handler {
 		"UntagResource":                           a.untagResource,
 		"ListTagsForResource":                     a.listTagsForResource,
 	}
-}
-
-// decode reads the JSON body into v, answering malformed input the way the
-// JSON protocol does.
-func decode(c *awsapi.Call, v any) error {
-	if err := protocol.DecodeJSON(c.Body, v); err != nil {
-		if errors.Is(err, protocol.ErrBodyTooLarge) {
-			return apierr.New(apierr.PayloadTooLarge, "%s", err.Error())
-		}
-		return apierr.New(apierr.SerializationException, "%s", strings.TrimPrefix(err.Error(), protocol.ErrSerialization.Error()+": "))
-	}
-	return nil
 }
 
 // registry resolves the registryId parameter: empty means the caller's

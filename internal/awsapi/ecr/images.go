@@ -175,7 +175,7 @@ func (a *API) listImages(ctx context.Context, c *awsapi.Call) (any, error) {
 		MaxResults     *int        `json:"maxResults"`
 		Filter         *listFilter `json:"filter"`
 	}
-	if err := decode(c, &in); err != nil {
+	if err := c.DecodeJSON(&in); err != nil {
 		return nil, err
 	}
 	k, err := a.repoKey(c, in.RegistryID, in.RepositoryName)
@@ -321,7 +321,7 @@ func (a *API) describeImages(ctx context.Context, c *awsapi.Call) (any, error) {
 		MaxResults     *int        `json:"maxResults"`
 		Filter         *listFilter `json:"filter"`
 	}
-	if err := decode(c, &in); err != nil {
+	if err := c.DecodeJSON(&in); err != nil {
 		return nil, err
 	}
 	k, err := a.repoKey(c, in.RegistryID, in.RepositoryName)
@@ -422,7 +422,7 @@ func (a *API) batchGetImage(ctx context.Context, c *awsapi.Call) (any, error) {
 		ImageIDs           []imageID `json:"imageIds"`
 		AcceptedMediaTypes []string  `json:"acceptedMediaTypes"`
 	}
-	if err := decode(c, &in); err != nil {
+	if err := c.DecodeJSON(&in); err != nil {
 		return nil, err
 	}
 	k, err := a.repoKey(c, in.RegistryID, in.RepositoryName)
@@ -482,7 +482,7 @@ func (a *API) batchDeleteImage(ctx context.Context, c *awsapi.Call) (any, error)
 		RepositoryName string    `json:"repositoryName"`
 		ImageIDs       []imageID `json:"imageIds"`
 	}
-	if err := decode(c, &in); err != nil {
+	if err := c.DecodeJSON(&in); err != nil {
 		return nil, err
 	}
 	k, err := a.repoKey(c, in.RegistryID, in.RepositoryName)
@@ -562,7 +562,7 @@ func (a *API) putImage(ctx context.Context, c *awsapi.Call) (any, error) {
 		ImageTag               string  `json:"imageTag"`
 		ImageDigest            string  `json:"imageDigest"`
 	}
-	if err := decode(c, &in); err != nil {
+	if err := c.DecodeJSON(&in); err != nil {
 		return nil, err
 	}
 	k, err := a.repoKey(c, in.RegistryID, in.RepositoryName)
@@ -670,7 +670,7 @@ func (a *API) describeImageReplicationStatus(ctx context.Context, c *awsapi.Call
 		RepositoryName string   `json:"repositoryName"`
 		ImageID        *imageID `json:"imageId"`
 	}
-	if err := decode(c, &in); err != nil {
+	if err := c.DecodeJSON(&in); err != nil {
 		return nil, err
 	}
 	k, err := a.repoKey(c, in.RegistryID, in.RepositoryName)

@@ -55,7 +55,7 @@ func (a *API) batchCheckLayerAvailability(ctx context.Context, c *awsapi.Call) (
 		RepositoryName string   `json:"repositoryName"`
 		LayerDigests   []string `json:"layerDigests"`
 	}
-	if err := decode(c, &in); err != nil {
+	if err := c.DecodeJSON(&in); err != nil {
 		return nil, err
 	}
 	k, err := a.repoKey(c, in.RegistryID, in.RepositoryName)
@@ -104,7 +104,7 @@ func (a *API) getDownloadURLForLayer(ctx context.Context, c *awsapi.Call) (any, 
 		RepositoryName string `json:"repositoryName"`
 		LayerDigest    string `json:"layerDigest"`
 	}
-	if err := decode(c, &in); err != nil {
+	if err := c.DecodeJSON(&in); err != nil {
 		return nil, err
 	}
 	k, err := a.repoKey(c, in.RegistryID, in.RepositoryName)
@@ -148,7 +148,7 @@ func (a *API) initiateLayerUpload(ctx context.Context, c *awsapi.Call) (any, err
 		RegistryID     string `json:"registryId"`
 		RepositoryName string `json:"repositoryName"`
 	}
-	if err := decode(c, &in); err != nil {
+	if err := c.DecodeJSON(&in); err != nil {
 		return nil, err
 	}
 	k, err := a.repoKey(c, in.RegistryID, in.RepositoryName)
@@ -191,7 +191,7 @@ func (a *API) uploadLayerPart(ctx context.Context, c *awsapi.Call) (any, error) 
 		PartLastByte   *int64 `json:"partLastByte"`
 		LayerPartBlob  []byte `json:"layerPartBlob"`
 	}
-	if err := decode(c, &in); err != nil {
+	if err := c.DecodeJSON(&in); err != nil {
 		return nil, err
 	}
 	k, err := a.repoKey(c, in.RegistryID, in.RepositoryName)
@@ -253,7 +253,7 @@ func (a *API) completeLayerUpload(ctx context.Context, c *awsapi.Call) (any, err
 		UploadID       string   `json:"uploadId"`
 		LayerDigests   []string `json:"layerDigests"`
 	}
-	if err := decode(c, &in); err != nil {
+	if err := c.DecodeJSON(&in); err != nil {
 		return nil, err
 	}
 	k, err := a.repoKey(c, in.RegistryID, in.RepositoryName)

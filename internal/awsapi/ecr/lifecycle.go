@@ -323,7 +323,7 @@ func (a *API) putLifecyclePolicy(ctx context.Context, c *awsapi.Call) (any, erro
 		RepositoryName      string  `json:"repositoryName"`
 		LifecyclePolicyText *string `json:"lifecyclePolicyText"`
 	}
-	if err := decode(c, &in); err != nil {
+	if err := c.DecodeJSON(&in); err != nil {
 		return nil, err
 	}
 	k, err := a.repoKey(c, in.RegistryID, in.RepositoryName)
@@ -353,7 +353,7 @@ func (a *API) getLifecyclePolicy(ctx context.Context, c *awsapi.Call) (any, erro
 		RegistryID     string `json:"registryId"`
 		RepositoryName string `json:"repositoryName"`
 	}
-	if err := decode(c, &in); err != nil {
+	if err := c.DecodeJSON(&in); err != nil {
 		return nil, err
 	}
 	k, err := a.repoKey(c, in.RegistryID, in.RepositoryName)
@@ -375,7 +375,7 @@ func (a *API) deleteLifecyclePolicy(ctx context.Context, c *awsapi.Call) (any, e
 		RegistryID     string `json:"registryId"`
 		RepositoryName string `json:"repositoryName"`
 	}
-	if err := decode(c, &in); err != nil {
+	if err := c.DecodeJSON(&in); err != nil {
 		return nil, err
 	}
 	k, err := a.repoKey(c, in.RegistryID, in.RepositoryName)
@@ -425,7 +425,7 @@ func (a *API) startLifecyclePolicyPreview(ctx context.Context, c *awsapi.Call) (
 		RepositoryName      string `json:"repositoryName"`
 		LifecyclePolicyText string `json:"lifecyclePolicyText"`
 	}
-	if err := decode(c, &in); err != nil {
+	if err := c.DecodeJSON(&in); err != nil {
 		return nil, err
 	}
 	k, err := a.repoKey(c, in.RegistryID, in.RepositoryName)
@@ -493,7 +493,7 @@ func (a *API) getLifecyclePolicyPreview(ctx context.Context, c *awsapi.Call) (an
 		MaxResults     *int        `json:"maxResults"`
 		Filter         *listFilter `json:"filter"`
 	}
-	if err := decode(c, &in); err != nil {
+	if err := c.DecodeJSON(&in); err != nil {
 		return nil, err
 	}
 	k, err := a.repoKey(c, in.RegistryID, in.RepositoryName)

@@ -47,7 +47,7 @@ func (a *API) setRepositoryPolicy(ctx context.Context, c *awsapi.Call) (any, err
 		PolicyText     *string `json:"policyText"`
 		Force          bool    `json:"force"`
 	}
-	if err := decode(c, &in); err != nil {
+	if err := c.DecodeJSON(&in); err != nil {
 		return nil, err
 	}
 	k, err := a.repoKey(c, in.RegistryID, in.RepositoryName)
@@ -90,7 +90,7 @@ func (a *API) getRepositoryPolicy(ctx context.Context, c *awsapi.Call) (any, err
 		RegistryID     string `json:"registryId"`
 		RepositoryName string `json:"repositoryName"`
 	}
-	if err := decode(c, &in); err != nil {
+	if err := c.DecodeJSON(&in); err != nil {
 		return nil, err
 	}
 	k, err := a.repoKey(c, in.RegistryID, in.RepositoryName)
@@ -112,7 +112,7 @@ func (a *API) deleteRepositoryPolicy(ctx context.Context, c *awsapi.Call) (any, 
 		RegistryID     string `json:"registryId"`
 		RepositoryName string `json:"repositoryName"`
 	}
-	if err := decode(c, &in); err != nil {
+	if err := c.DecodeJSON(&in); err != nil {
 		return nil, err
 	}
 	k, err := a.repoKey(c, in.RegistryID, in.RepositoryName)

@@ -92,7 +92,7 @@ func (a *API) putRegistryPolicy(ctx context.Context, c *awsapi.Call) (any, error
 	var in struct {
 		PolicyText *string `json:"policyText"`
 	}
-	if err := decode(c, &in); err != nil {
+	if err := c.DecodeJSON(&in); err != nil {
 		return nil, err
 	}
 	if in.PolicyText == nil {
@@ -217,7 +217,7 @@ func (a *API) putReplicationConfiguration(ctx context.Context, c *awsapi.Call) (
 	var in struct {
 		ReplicationConfiguration *replicationConfiguration `json:"replicationConfiguration"`
 	}
-	if err := decode(c, &in); err != nil {
+	if err := c.DecodeJSON(&in); err != nil {
 		return nil, err
 	}
 	if in.ReplicationConfiguration == nil {
@@ -361,7 +361,7 @@ func (a *API) createPullThroughCacheRule(ctx context.Context, c *awsapi.Call) (a
 		CustomRoleARN            string `json:"customRoleArn"`
 		UpstreamRepositoryPrefix string `json:"upstreamRepositoryPrefix"`
 	}
-	if err := decode(c, &in); err != nil {
+	if err := c.DecodeJSON(&in); err != nil {
 		return nil, err
 	}
 	reg, err := a.registry(c, in.RegistryID)
@@ -471,7 +471,7 @@ func (a *API) describePullThroughCacheRules(ctx context.Context, c *awsapi.Call)
 		NextToken             string   `json:"nextToken"`
 		MaxResults            *int     `json:"maxResults"`
 	}
-	if err := decode(c, &in); err != nil {
+	if err := c.DecodeJSON(&in); err != nil {
 		return nil, err
 	}
 	reg, err := a.registry(c, in.RegistryID)
@@ -536,7 +536,7 @@ func (a *API) deletePullThroughCacheRule(ctx context.Context, c *awsapi.Call) (a
 		ECRRepositoryPrefix string `json:"ecrRepositoryPrefix"`
 		RegistryID          string `json:"registryId"`
 	}
-	if err := decode(c, &in); err != nil {
+	if err := c.DecodeJSON(&in); err != nil {
 		return nil, err
 	}
 	reg, err := a.registry(c, in.RegistryID)
@@ -569,7 +569,7 @@ func (a *API) updatePullThroughCacheRule(ctx context.Context, c *awsapi.Call) (a
 		CredentialARN       string `json:"credentialArn"`
 		CustomRoleARN       string `json:"customRoleArn"`
 	}
-	if err := decode(c, &in); err != nil {
+	if err := c.DecodeJSON(&in); err != nil {
 		return nil, err
 	}
 	reg, err := a.registry(c, in.RegistryID)

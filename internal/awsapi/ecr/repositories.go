@@ -104,7 +104,7 @@ func (a *API) createRepository(ctx context.Context, c *awsapi.Call) (any, error)
 		ImageScanningConfiguration         *scanningConfiguration   `json:"imageScanningConfiguration"`
 		EncryptionConfiguration            *encryptionConfiguration `json:"encryptionConfiguration"`
 	}
-	if err := decode(c, &in); err != nil {
+	if err := c.DecodeJSON(&in); err != nil {
 		return nil, err
 	}
 	k, err := a.repoKey(c, in.RegistryID, in.RepositoryName)
@@ -162,7 +162,7 @@ func (a *API) describeRepositories(ctx context.Context, c *awsapi.Call) (any, er
 		NextToken       string   `json:"nextToken"`
 		MaxResults      *int     `json:"maxResults"`
 	}
-	if err := decode(c, &in); err != nil {
+	if err := c.DecodeJSON(&in); err != nil {
 		return nil, err
 	}
 	reg, err := a.registry(c, in.RegistryID)
@@ -231,7 +231,7 @@ func (a *API) deleteRepository(ctx context.Context, c *awsapi.Call) (any, error)
 		RepositoryName string `json:"repositoryName"`
 		Force          bool   `json:"force"`
 	}
-	if err := decode(c, &in); err != nil {
+	if err := c.DecodeJSON(&in); err != nil {
 		return nil, err
 	}
 	k, err := a.repoKey(c, in.RegistryID, in.RepositoryName)
@@ -259,7 +259,7 @@ func (a *API) putImageTagMutability(ctx context.Context, c *awsapi.Call) (any, e
 		ImageTagMutability                 string             `json:"imageTagMutability"`
 		ImageTagMutabilityExclusionFilters []mutabilityFilter `json:"imageTagMutabilityExclusionFilters"`
 	}
-	if err := decode(c, &in); err != nil {
+	if err := c.DecodeJSON(&in); err != nil {
 		return nil, err
 	}
 	k, err := a.repoKey(c, in.RegistryID, in.RepositoryName)
@@ -297,7 +297,7 @@ func (a *API) putImageScanningConfiguration(ctx context.Context, c *awsapi.Call)
 		RepositoryName             string                 `json:"repositoryName"`
 		ImageScanningConfiguration *scanningConfiguration `json:"imageScanningConfiguration"`
 	}
-	if err := decode(c, &in); err != nil {
+	if err := c.DecodeJSON(&in); err != nil {
 		return nil, err
 	}
 	k, err := a.repoKey(c, in.RegistryID, in.RepositoryName)
@@ -330,7 +330,7 @@ func (a *API) batchGetRepositoryScanningConfiguration(ctx context.Context, c *aw
 	var in struct {
 		RepositoryNames []string `json:"repositoryNames"`
 	}
-	if err := decode(c, &in); err != nil {
+	if err := c.DecodeJSON(&in); err != nil {
 		return nil, err
 	}
 	if in.RepositoryNames == nil {

@@ -36,7 +36,7 @@ func (a *API) tagResource(ctx context.Context, c *awsapi.Call) (any, error) {
 		ResourceARN string `json:"resourceArn"`
 		Tags        []tag  `json:"tags"`
 	}
-	if err := decode(c, &in); err != nil {
+	if err := c.DecodeJSON(&in); err != nil {
 		return nil, err
 	}
 	k, err := a.resourceKey(c, in.ResourceARN)
@@ -69,7 +69,7 @@ func (a *API) untagResource(ctx context.Context, c *awsapi.Call) (any, error) {
 		ResourceARN string   `json:"resourceArn"`
 		TagKeys     []string `json:"tagKeys"`
 	}
-	if err := decode(c, &in); err != nil {
+	if err := c.DecodeJSON(&in); err != nil {
 		return nil, err
 	}
 	k, err := a.resourceKey(c, in.ResourceARN)
@@ -104,7 +104,7 @@ func (a *API) listTagsForResource(ctx context.Context, c *awsapi.Call) (any, err
 	var in struct {
 		ResourceARN string `json:"resourceArn"`
 	}
-	if err := decode(c, &in); err != nil {
+	if err := c.DecodeJSON(&in); err != nil {
 		return nil, err
 	}
 	k, err := a.resourceKey(c, in.ResourceARN)

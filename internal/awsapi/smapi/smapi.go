@@ -55,16 +55,6 @@ func Register(rt *awsapi.Router, d Deps) error {
 	return nil
 }
 
-func decode(c *awsapi.Call, v any) error {
-	if err := protocol.DecodeJSON(c.Body, v); err != nil {
-		if errors.Is(err, protocol.ErrBodyTooLarge) {
-			return apierr.New(apierr.PayloadTooLarge, "%s", err.Error())
-		}
-		return apierr.New(apierr.SerializationException, "%s", strings.TrimPrefix(err.Error(), protocol.ErrSerialization.Error()+": "))
-	}
-	return nil
-}
-
 func required(member string) error {
 	return apierr.New(apierr.SecretsInvalidParameter, "1 validation error detected: Value null at '%s' failed to satisfy constraint: Member must not be null", member)
 }
@@ -128,7 +118,7 @@ type createOutput struct {
 
 func (a *api) createSecret(ctx context.Context, c *awsapi.Call) (any, error) {
 	var in createInput
-	if err := decode(c, &in); err != nil {
+	if err := c.DecodeJSON(&in); err != nil {
 		return nil, err
 	}
 	if in.Name == nil {
@@ -166,7 +156,7 @@ type getValueInput struct {
 
 func (a *api) getSecretValue(ctx context.Context, c *awsapi.Call) (any, error) {
 	var in getValueInput
-	if err := decode(c, &in); err != nil {
+	if err := c.DecodeJSON(&in); err != nil {
 		return nil, err
 	}
 	arn, err := a.authorizeID(ctx, c, "GetSecretValue", in.SecretID)
@@ -198,7 +188,7 @@ type putValueInput struct {
 
 func (a *api) putSecretValue(ctx context.Context, c *awsapi.Call) (any, error) {
 	var in putValueInput
-	if err := decode(c, &in); err != nil {
+	if err := c.DecodeJSON(&in); err != nil {
 		return nil, err
 	}
 	arn, err := a.authorizeID(ctx, c, "PutSecretValue", in.SecretID)
@@ -227,7 +217,7 @@ type deleteInput struct {
 
 func (a *api) deleteSecret(ctx context.Context, c *awsapi.Call) (any, error) {
 	var in deleteInput
-	if err := decode(c, &in); err != nil {
+	if err := c.DecodeJSON(&in); err != nil {
 		return nil, err
 	}
 	arn, err := a.authorizeID(ctx, c, "DeleteSecret", in.SecretID)
@@ -249,7 +239,7 @@ func (a *api) describeSecret(ctx context.Context, c *awsapi.Call) (any, error) {
 	var in struct {
 		SecretID string `json:"SecretId"`
 	}
-	if err := decode(c, &in); err != nil {
+	if err := c.DecodeJSON(&in); err != nil {
 		return nil, err
 	}
 	arn, err := a.authorizeID(ctx, c, "DescribeSecret", in.SecretID)

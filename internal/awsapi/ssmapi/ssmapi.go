@@ -144,16 +144,6 @@ func toMetadata(sc params.Scope, p *params.Parameter) metadataJSON {
 
 // --- helpers ---
 
-func decode(c *awsapi.Call, v any) error {
-	if err := protocol.DecodeJSON(c.Body, v); err != nil {
-		if errors.Is(err, protocol.ErrBodyTooLarge) {
-			return apierr.New(apierr.PayloadTooLarge, "%s", err.Error())
-		}
-		return apierr.New(apierr.SerializationException, "%s", strings.TrimPrefix(err.Error(), protocol.ErrSerialization.Error()+": "))
-	}
-	return nil
-}
-
 func required(member string) error {
 	return apierr.New(apierr.ValidationException, "1 validation error detected: Value null at '%s' failed to satisfy constraint: Member must not be null", member)
 }
@@ -198,7 +188,7 @@ type putParameterInput struct {
 
 func (a *api) putParameter(ctx context.Context, c *awsapi.Call) (any, error) {
 	var in putParameterInput
-	if err := decode(c, &in); err != nil {
+	if err := c.DecodeJSON(&in); err != nil {
 		return nil, err
 	}
 	if in.Name == nil {
@@ -242,7 +232,7 @@ type getParameterInput struct {
 
 func (a *api) getParameter(ctx context.Context, c *awsapi.Call) (any, error) {
 	var in getParameterInput
-	if err := decode(c, &in); err != nil {
+	if err := c.DecodeJSON(&in); err != nil {
 		return nil, err
 	}
 	if in.Name == nil {
@@ -348,7 +338,7 @@ type getParametersInput struct {
 
 func (a *api) getParameters(ctx context.Context, c *awsapi.Call) (any, error) {
 	var in getParametersInput
-	if err := decode(c, &in); err != nil {
+	if err := c.DecodeJSON(&in); err != nil {
 		return nil, err
 	}
 	if err := checkNames(in.Names); err != nil {
@@ -404,7 +394,7 @@ type getByPathInput struct {
 
 func (a *api) getParametersByPath(ctx context.Context, c *awsapi.Call) (any, error) {
 	var in getByPathInput
-	if err := decode(c, &in); err != nil {
+	if err := c.DecodeJSON(&in); err != nil {
 		return nil, err
 	}
 	if in.Path == nil {
@@ -449,7 +439,7 @@ type nameInput struct {
 
 func (a *api) deleteParameter(ctx context.Context, c *awsapi.Call) (any, error) {
 	var in nameInput
-	if err := decode(c, &in); err != nil {
+	if err := c.DecodeJSON(&in); err != nil {
 		return nil, err
 	}
 	if in.Name == nil {
@@ -477,7 +467,7 @@ func (a *api) deleteParameters(ctx context.Context, c *awsapi.Call) (any, error)
 	var in struct {
 		Names []string `json:"Names"`
 	}
-	if err := decode(c, &in); err != nil {
+	if err := c.DecodeJSON(&in); err != nil {
 		return nil, err
 	}
 	if err := checkNames(in.Names); err != nil {
@@ -521,7 +511,7 @@ type describeInput struct {
 
 func (a *api) describeParameters(ctx context.Context, c *awsapi.Call) (any, error) {
 	var in describeInput
-	if err := decode(c, &in); err != nil {
+	if err := c.DecodeJSON(&in); err != nil {
 		return nil, err
 	}
 	if len(in.Filters) > 0 && len(in.ParameterFilters) > 0 {
@@ -572,7 +562,7 @@ type historyInput struct {
 
 func (a *api) getParameterHistory(ctx context.Context, c *awsapi.Call) (any, error) {
 	var in historyInput
-	if err := decode(c, &in); err != nil {
+	if err := c.DecodeJSON(&in); err != nil {
 		return nil, err
 	}
 	if in.Name == nil {
@@ -619,7 +609,7 @@ type labelInput struct {
 
 func (a *api) labelParameterVersion(ctx context.Context, c *awsapi.Call) (any, error) {
 	var in labelInput
-	if err := decode(c, &in); err != nil {
+	if err := c.DecodeJSON(&in); err != nil {
 		return nil, err
 	}
 	if in.Name == nil {
