@@ -347,10 +347,16 @@ func entityParam(kind iamsvc.EntityKind) string {
 }
 
 // selfUser resolves an optional UserName: omitted means the caller, which
-// must then be an IAM user or a root user ("" = the root user).
+// must then be an IAM user or a root user ("" = the root user). An explicit
+// empty UserName is invalid (minimum length 1), never the root user: only
+// root itself reaches root's access keys, whatever an IAM policy allows.
 func selfUser(c *awsapi.Call) (string, error) {
 	if c.Query.Has("UserName") {
-		return c.Query.Get("UserName"), nil
+		name := c.Query.Get("UserName")
+		if name == "" {
+			return "", validation(name, "UserName", "Member must have length greater than or equal to 1")
+		}
+		return name, nil
 	}
 	switch c.Principal.Type {
 	case auth.User:

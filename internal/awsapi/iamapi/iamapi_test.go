@@ -644,3 +644,38 @@ func TestAuthorization(t *testing.T) {
 	_, err = e.IAM(e.Root.AccessKeyID, "wrong-secret-wrong-secret-wrong-secret00", "").ListUsers(ctx, &iam.ListUsersInput{})
 	awsapitest.WantErr(t, err, "SignatureDoesNotMatch", 403, "")
 }
+
+// An IAM user allowed to manage every user's keys ("Resource": "*") must
+// not reach the root user's keys by sending an empty UserName: root's keys
+// are root's alone, as on AWS. Omitting UserName still means the caller.
+func TestEmptyUserNameIsNotRoot(t *testing.T) {
+	ctx := context.Background()
+	e := awsapitest.New(t, awsapitest.IdentityAPIs)
+	root := e.RootIAM()
+	iamsvctest.Must[*iam.CreateUserOutput](t)(root.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("keyadmin")}))
+	keysDoc := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:*AccessKey*"],"Resource":"*"}]}`
+	iamsvctest.Must[*iam.PutUserPolicyOutput](t)(root.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String("keyadmin"), PolicyName: aws.String("keys"), PolicyDocument: aws.String(keysDoc)}))
+	k := iamsvctest.Must[*iam.CreateAccessKeyOutput](t)(root.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("keyadmin")}))
+	admin := e.IAM(aws.ToString(k.AccessKey.AccessKeyId), aws.ToString(k.AccessKey.SecretAccessKey), "")
+	empty := aws.String("")
+	const msg = "1 validation error detected: Value '' at 'userName' failed to satisfy constraint: Member must have length greater than or equal to 1"
+
+	_, err := admin.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: empty})
+	awsapitest.WantErr(t, err, "ValidationError", 400, msg)
+	_, err = admin.ListAccessKeys(ctx, &iam.ListAccessKeysInput{UserName: empty})
+	awsapitest.WantErr(t, err, "ValidationError", 400, msg)
+	_, err = admin.UpdateAccessKey(ctx, &iam.UpdateAccessKeyInput{UserName: empty, AccessKeyId: aws.String(e.Root.AccessKeyID), Status: types.StatusTypeInactive})
+	awsapitest.WantErr(t, err, "ValidationError", 400, msg)
+	_, err = admin.DeleteAccessKey(ctx, &iam.DeleteAccessKeyInput{UserName: empty, AccessKeyId: aws.String(e.Root.AccessKeyID)})
+	awsapitest.WantErr(t, err, "ValidationError", 400, msg)
+	// Root's own key is untouched and root still manages it.
+	rootKeys := iamsvctest.Must[*iam.ListAccessKeysOutput](t)(root.ListAccessKeys(ctx, &iam.ListAccessKeysInput{}))
+	if len(rootKeys.AccessKeyMetadata) != 1 || rootKeys.AccessKeyMetadata[0].Status != types.StatusTypeActive {
+		t.Fatalf("root keys = %+v", rootKeys.AccessKeyMetadata)
+	}
+	// Without UserName the IAM user manages its own keys.
+	own := iamsvctest.Must[*iam.ListAccessKeysOutput](t)(admin.ListAccessKeys(ctx, &iam.ListAccessKeysInput{}))
+	if len(own.AccessKeyMetadata) != 1 || aws.ToString(own.AccessKeyMetadata[0].UserName) != "keyadmin" {
+		t.Fatalf("own keys = %+v", own.AccessKeyMetadata)
+	}
+}
