@@ -476,3 +476,39 @@ func TestAccountsAndRootKeys(t *testing.T) {
 		t.Fatal("created a user in an unknown account")
 	}
 }
+
+// A user's GetSessionToken sessions end with the user, and a new user of
+// the same name neither revives them nor can be impersonated by a
+// principal resolved for the old one.
+func TestUserSessionsDieWithUser(t *testing.T) {
+	ctx := context.Background()
+	e := iamsvctest.New(t, "", nil)
+	svc := e.Svc
+	e.Account(t, acctA)
+	k := e.UserWithKey(t, acctA, "bob", nil)
+	cred, err := svc.ResolveAccessKey(k.AccessKeyID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldBob := cred.Principal()
+	sess, err := svc.GetSessionToken(ctx, oldBob, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.DeleteAccessKey(ctx, acctA, "bob", k.AccessKeyID); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.DeleteUser(ctx, acctA, "bob"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.ResolveAccessKey(sess.AccessKeyID); !apierr.HasCode(err, apierr.InvalidCredentials) {
+		t.Fatalf("session of deleted user: %v", err)
+	}
+	e.UserWithKey(t, acctA, "bob", nil, allowAll)
+	if c, err := svc.ResolveAccessKey(sess.AccessKeyID); !apierr.HasCode(err, apierr.InvalidCredentials) {
+		t.Fatalf("session of deleted user after re-creating the name: %v %v", c, err)
+	}
+	if _, err := svc.GetSessionToken(ctx, oldBob, 0); !apierr.HasCode(err, apierr.InvalidCredentials) {
+		t.Fatalf("GetSessionToken for the old bob minted a session of the new one: %v", err)
+	}
+}

@@ -90,7 +90,9 @@ func sessionPrincipal(st *state, sess *sessionRec) (*auth.Principal, error) {
 			RoleARN: r.arn(), Name: sess.SessionName, UserID: r.ID + ":" + sess.SessionName, Tags: tagMap(r.Tags)}
 	case sessionUser:
 		u, ok := st.users[nameKey(sess.Account, sess.UserName)]
-		if !ok {
+		// Sessions stored before UserID was recorded carry none; DeleteUser
+		// removes a user's sessions, so they cannot outlive the user either.
+		if !ok || (sess.UserID != "" && u.ID != sess.UserID) {
 			return nil, apierr.New(apierr.InvalidCredentials, MsgInvalidToken)
 		}
 		p = &auth.Principal{Type: auth.User, Account: u.Account, ARN: u.arn(), Name: u.Name, UserID: u.ID, Tags: tagMap(u.Tags)}

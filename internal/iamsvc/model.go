@@ -97,6 +97,7 @@ type sessionRec struct {
 	RoleID      string
 	SessionName string
 	UserName    string
+	UserID      string // GetSessionToken sessions: the user's unique id, so a new user of the same name is not this session's user
 	SecretEnc   []byte
 	TokenHash   []byte // SHA-256 of the session token; the token itself is not kept
 	Created     time.Time

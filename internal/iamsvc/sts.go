@@ -188,17 +188,19 @@ func (s *Service) GetSessionToken(ctx context.Context, caller *auth.Principal, d
 	}
 	var out Credentials
 	err := s.write(ctx, func(t *tx, st *state) error {
-		kind := sessionUser
+		kind, userID := sessionUser, ""
 		if caller.Type == auth.Root {
 			kind = sessionRoot
-		} else if _, ok := st.users[nameKey(caller.Account, caller.Name)]; !ok {
+		} else if u, ok := st.users[nameKey(caller.Account, caller.Name)]; !ok || u.ID != caller.UserID {
 			return apierr.New(apierr.InvalidCredentials, MsgInvalidToken)
+		} else {
+			userID = u.ID
 		}
 		sess, creds, err := s.newSession(kind, caller.Account, time.Duration(durationSeconds)*time.Second)
 		if err != nil {
 			return err
 		}
-		sess.UserName, sess.SourceARN = caller.Name, caller.ARN
+		sess.UserName, sess.UserID, sess.SourceARN = caller.Name, userID, caller.ARN
 		st.sessions[sess.ID] = sess
 		t.put(kindSession, sess.ID, sess)
 		out = creds

@@ -196,6 +196,15 @@ func (s *Service) DeleteUser(ctx context.Context, account, name string) error {
 		}
 		delete(st.users, k)
 		t.del(kindUser, k)
+		// Its GetSessionToken sessions (and ECR tokens minted from them)
+		// stop working at once, and cannot pass for a later user of the
+		// same name.
+		for id, sess := range st.sessions {
+			if sess.Kind == sessionUser && sess.Account == account && strings.EqualFold(sess.UserName, u.Name) {
+				delete(st.sessions, id)
+				t.del(kindSession, id)
+			}
+		}
 		return nil
 	})
 }
