@@ -58,6 +58,12 @@ func (b *bencher) loop(ctx context.Context, name, mode string, conc int, maxOps 
 					}
 					errs.Add(1)
 					firstErr.CompareAndSwap(nil, err.Error())
+					// A failing server answers fast: pause so that a
+					// misconfigured run does not turn into a request flood.
+					select {
+					case <-hctx.Done():
+					case <-time.After(10 * time.Millisecond):
+					}
 					continue
 				}
 				lat[w] = append(lat[w], end.Sub(t0))
