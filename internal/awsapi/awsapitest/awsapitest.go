@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -30,11 +31,17 @@ import (
 // Account is the account whose root key Env.Root holds.
 const Account = "111111111111"
 
+// Region is the region Config signs with. Not us-east-1 on purpose: clients
+// sign IAM with their own region when an endpoint is set, and berth must
+// accept any scope region.
+const Region = "eu-west-1"
+
 // Env is berth's AWS front door served on loopback, with the APIs given to
 // New registered and a root key of Account.
 type Env struct {
 	IDs   *iamsvctest.Env
 	Clock *Clock
+	Dir   string // holds the database (meta.db) and the key directory
 	URL   string
 	Root  *iamsvc.AccessKey
 	Authn *auth.Authenticator
@@ -44,6 +51,7 @@ type Env struct {
 type Deps struct {
 	IDs   *iamsvctest.Env
 	Authz *authz.Authorizer
+	Clock *Clock // for services under test that keep time too
 }
 
 // IdentityAPIs registers IAM and STS, as berth serves them, on one router.
@@ -80,7 +88,8 @@ func (c *Clock) Advance(d time.Duration) {
 func New(t *testing.T, register func(*awsapi.Router, Deps) error) *Env {
 	t.Helper()
 	clock := &Clock{}
-	ids := iamsvctest.New(t, "", nil)
+	dir := t.TempDir()
+	ids := iamsvctest.New(t, dir, nil)
 	// Re-open on the same database with the controllable clock.
 	svc, err := iamsvc.Open(context.Background(), ids.DB, ids.Keys, iamsvc.WithClock(clock.Now))
 	if err != nil {
@@ -96,21 +105,19 @@ func New(t *testing.T, register func(*awsapi.Router, Deps) error) *Env {
 		t.Fatal(err)
 	}
 	rt := awsapi.NewRouter(authn, nil)
-	if err := register(rt, Deps{IDs: ids, Authz: az}); err != nil {
+	if err := register(rt, Deps{IDs: ids, Authz: az, Clock: clock}); err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(rt)
 	t.Cleanup(srv.Close)
 	root := ids.Account(t, Account)
-	return &Env{IDs: ids, Clock: clock, URL: srv.URL, Root: root, Authn: authn}
+	return &Env{IDs: ids, Clock: clock, Dir: dir, URL: srv.URL, Root: root, Authn: authn}
 }
 
 // Config is an SDK configuration signing with the given credentials.
 func (e *Env) Config(id, secret, token string) aws.Config {
 	return aws.Config{
-		// Not us-east-1 on purpose: clients sign IAM with their own region
-		// when an endpoint is set, and berth must accept any scope region.
-		Region:           "eu-west-1",
+		Region:           Region,
 		Credentials:      credentials.NewStaticCredentialsProvider(id, secret, token),
 		RetryMaxAttempts: 1,
 		HTTPClient:       http.DefaultClient,
@@ -156,5 +163,16 @@ func WantErr(t *testing.T, err error, code string, status int, msg string) {
 	}
 	if re.HTTPStatusCode() != status {
 		t.Fatalf("status = %d, want %d", re.HTTPStatusCode(), status)
+	}
+}
+
+// WantErrContaining is WantErr for a message that must contain sub.
+func WantErrContaining(t *testing.T, err error, code string, status int, sub string) {
+	t.Helper()
+	WantErr(t, err, code, status, "")
+	var ae smithy.APIError
+	errors.As(err, &ae)
+	if !strings.Contains(ae.ErrorMessage(), sub) {
+		t.Fatalf("message %q does not contain %q", ae.ErrorMessage(), sub)
 	}
 }

@@ -3,25 +3,18 @@ package smapi_test
 import (
 	"bytes"
 	"context"
-	"errors"
 	"net/http"
-	"net/http/httptest"
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/aws/smithy-go"
 
-	"github.com/berth-dev/berth/internal/auth"
-	"github.com/berth-dev/berth/internal/authz"
 	"github.com/berth-dev/berth/internal/awsapi"
+	"github.com/berth-dev/berth/internal/awsapi/awsapitest"
 	"github.com/berth-dev/berth/internal/awsapi/smapi"
 	"github.com/berth-dev/berth/internal/iamsvc"
 	"github.com/berth-dev/berth/internal/iamsvc/iamsvctest"
@@ -29,108 +22,46 @@ import (
 )
 
 const (
-	acct   = "111111111111"
-	region = "us-west-2"
+	acct   = awsapitest.Account
+	region = awsapitest.Region
 )
 
 var ctx = context.Background()
 
-type clock struct {
-	mu     sync.Mutex
-	offset time.Duration
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return time.Now().Add(c.offset)
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.offset += d
-	c.mu.Unlock()
-}
-
-type testEnv struct {
-	ids   *iamsvctest.Env
-	url   string
-	root  *iamsvc.AccessKey
-	clock *clock
-}
+type testEnv struct{ *awsapitest.Env }
 
 func newEnv(t *testing.T) *testEnv {
 	t.Helper()
-	ids := iamsvctest.New(t, "", nil)
-	authn, err := auth.NewAuthenticator(ids.Svc, ids.Keys.TokenMACKey())
-	if err != nil {
-		t.Fatal(err)
-	}
-	az, err := authz.New(ids.Svc, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sealer, err := ids.Keys.Sealer("secretsmanager secrets")
-	if err != nil {
-		t.Fatal(err)
-	}
-	clk := &clock{}
-	svc, err := secrets.Open(ctx, ids.DB, sealer, secrets.WithClock(clk.Now))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rt := awsapi.NewRouter(authn, nil)
-	if err := smapi.Register(rt, smapi.Deps{Secrets: svc, Authz: az}); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(rt)
-	t.Cleanup(srv.Close)
-	return &testEnv{ids: ids, url: srv.URL, root: ids.Account(t, acct), clock: clk}
+	return &testEnv{awsapitest.New(t, func(rt *awsapi.Router, d awsapitest.Deps) error {
+		sealer, err := d.IDs.Keys.Sealer("secretsmanager secrets")
+		if err != nil {
+			return err
+		}
+		svc, err := secrets.Open(ctx, d.IDs.DB, sealer, secrets.WithClock(d.Clock.Now))
+		if err != nil {
+			return err
+		}
+		return smapi.Register(rt, smapi.Deps{Secrets: svc, Authz: d.Authz})
+	})}
 }
 
 func (e *testEnv) client(k *iamsvc.AccessKey) *secretsmanager.Client {
-	return secretsmanager.NewFromConfig(aws.Config{
-		Region:           region,
-		Credentials:      credentials.NewStaticCredentialsProvider(k.AccessKeyID, k.SecretAccessKey, ""),
-		RetryMaxAttempts: 1,
-		HTTPClient:       http.DefaultClient,
-	}, func(o *secretsmanager.Options) { o.BaseEndpoint = aws.String(e.url) })
+	return secretsmanager.NewFromConfig(e.Config(k.AccessKeyID, k.SecretAccessKey, ""), func(o *secretsmanager.Options) { o.BaseEndpoint = aws.String(e.URL) })
 }
 
+// wantErr asserts err is an AWS API error with code, HTTP 400 and a message
+// containing sub.
 func wantErr(t *testing.T, err error, code, sub string) {
 	t.Helper()
-	if err == nil {
-		t.Fatalf("want %s, got success", code)
-	}
-	var ae smithy.APIError
-	if !errors.As(err, &ae) {
-		t.Fatalf("not an API error: %v", err)
-	}
-	if ae.ErrorCode() != code || !strings.Contains(ae.ErrorMessage(), sub) {
-		t.Fatalf("got %s %q, want %s containing %q", ae.ErrorCode(), ae.ErrorMessage(), code, sub)
-	}
-	var re *awshttp.ResponseError
-	if !errors.As(err, &re) || re.HTTPStatusCode() != http.StatusBadRequest {
-		t.Fatalf("want HTTP 400: %v", err)
-	}
-}
-
-func must[T any](t *testing.T) func(v T, err error) T {
-	return func(v T, err error) T {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return v
-	}
+	awsapitest.WantErrContaining(t, err, code, http.StatusBadRequest, sub)
 }
 
 var arnRE = regexp.MustCompile(`^arn:aws:secretsmanager:` + region + `:` + acct + `:secret:ecr-pullthroughcache/hub-[A-Za-z0-9]{6}$`)
 
 func TestCreateGetPutStages(t *testing.T) {
 	e := newEnv(t)
-	c := e.client(e.root)
-	cr := must[*secretsmanager.CreateSecretOutput](t)(c.CreateSecret(ctx, &secretsmanager.CreateSecretInput{
+	c := e.client(e.Root)
+	cr := iamsvctest.Must[*secretsmanager.CreateSecretOutput](t)(c.CreateSecret(ctx, &secretsmanager.CreateSecretInput{
 		Name: aws.String("ecr-pullthroughcache/hub"), SecretString: aws.String(`{"username":"u","accessToken":"t1"}`), Description: aws.String("hub creds"),
 	}))
 	if !arnRE.MatchString(aws.ToString(cr.ARN)) || aws.ToString(cr.Name) != "ecr-pullthroughcache/hub" || len(aws.ToString(cr.VersionId)) != 36 {
@@ -139,7 +70,7 @@ func TestCreateGetPutStages(t *testing.T) {
 	arn := aws.ToString(cr.ARN)
 	partial := arn[:len(arn)-7]
 	for _, id := range []string{"ecr-pullthroughcache/hub", arn, partial} {
-		g := must[*secretsmanager.GetSecretValueOutput](t)(c.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(id)}))
+		g := iamsvctest.Must[*secretsmanager.GetSecretValueOutput](t)(c.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(id)}))
 		if aws.ToString(g.SecretString) != `{"username":"u","accessToken":"t1"}` || aws.ToString(g.ARN) != arn ||
 			aws.ToString(g.VersionId) != aws.ToString(cr.VersionId) || !slices.Equal(g.VersionStages, []string{"AWSCURRENT"}) || g.CreatedDate == nil {
 			t.Fatalf("get by %s: %+v", id, g)
@@ -148,27 +79,27 @@ func TestCreateGetPutStages(t *testing.T) {
 	_, err := c.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String("ecr-pullthroughcache/hub"), SecretString: aws.String("x")})
 	wantErr(t, err, "ResourceExistsException", "The operation failed because the secret ecr-pullthroughcache/hub already exists.")
 
-	p := must[*secretsmanager.PutSecretValueOutput](t)(c.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{SecretId: aws.String(arn), SecretString: aws.String("t2")}))
+	p := iamsvctest.Must[*secretsmanager.PutSecretValueOutput](t)(c.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{SecretId: aws.String(arn), SecretString: aws.String("t2")}))
 	if !slices.Equal(p.VersionStages, []string{"AWSCURRENT"}) || aws.ToString(p.VersionId) == aws.ToString(cr.VersionId) {
 		t.Fatalf("put: %+v", p)
 	}
-	prev := must[*secretsmanager.GetSecretValueOutput](t)(c.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(partial), VersionStage: aws.String("AWSPREVIOUS")}))
+	prev := iamsvctest.Must[*secretsmanager.GetSecretValueOutput](t)(c.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(partial), VersionStage: aws.String("AWSPREVIOUS")}))
 	if aws.ToString(prev.VersionId) != aws.ToString(cr.VersionId) || !slices.Equal(prev.VersionStages, []string{"AWSPREVIOUS"}) {
 		t.Fatalf("previous: %+v", prev)
 	}
-	byID := must[*secretsmanager.GetSecretValueOutput](t)(c.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(arn), VersionId: p.VersionId}))
+	byID := iamsvctest.Must[*secretsmanager.GetSecretValueOutput](t)(c.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(arn), VersionId: p.VersionId}))
 	if aws.ToString(byID.SecretString) != "t2" {
 		t.Fatalf("by version id: %+v", byID)
 	}
 	// A third value: the first version loses every label.
-	must[*secretsmanager.PutSecretValueOutput](t)(c.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{SecretId: aws.String(arn), SecretString: aws.String("t3")}))
-	d := must[*secretsmanager.DescribeSecretOutput](t)(c.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String("ecr-pullthroughcache/hub")}))
+	iamsvctest.Must[*secretsmanager.PutSecretValueOutput](t)(c.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{SecretId: aws.String(arn), SecretString: aws.String("t3")}))
+	d := iamsvctest.Must[*secretsmanager.DescribeSecretOutput](t)(c.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String("ecr-pullthroughcache/hub")}))
 	if len(d.VersionIdsToStages) != 2 || !slices.Equal(d.VersionIdsToStages[aws.ToString(p.VersionId)], []string{"AWSPREVIOUS"}) || aws.ToString(d.Description) != "hub creds" || d.DeletedDate != nil {
 		t.Fatalf("describe: %+v", d)
 	}
 	// A custom stage does not move AWSCURRENT.
-	pend := must[*secretsmanager.PutSecretValueOutput](t)(c.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{SecretId: aws.String(arn), SecretString: aws.String("t4"), VersionStages: []string{"AWSPENDING"}}))
-	cur := must[*secretsmanager.GetSecretValueOutput](t)(c.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(arn)}))
+	pend := iamsvctest.Must[*secretsmanager.PutSecretValueOutput](t)(c.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{SecretId: aws.String(arn), SecretString: aws.String("t4"), VersionStages: []string{"AWSPENDING"}}))
+	cur := iamsvctest.Must[*secretsmanager.GetSecretValueOutput](t)(c.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(arn)}))
 	if aws.ToString(cur.SecretString) != "t3" || !slices.Equal(pend.VersionStages, []string{"AWSPENDING"}) {
 		t.Fatalf("current after AWSPENDING put: %q", aws.ToString(cur.SecretString))
 	}
@@ -193,18 +124,18 @@ func TestCreateGetPutStages(t *testing.T) {
 
 func TestClientRequestTokenIdempotency(t *testing.T) {
 	e := newEnv(t)
-	c := e.client(e.root)
+	c := e.client(e.Root)
 	tok := "11111111-2222-3333-4444-555555555555"
 	in := &secretsmanager.CreateSecretInput{Name: aws.String("idem"), SecretString: aws.String("v1"), ClientRequestToken: aws.String(tok)}
-	a := must[*secretsmanager.CreateSecretOutput](t)(c.CreateSecret(ctx, in))
-	b := must[*secretsmanager.CreateSecretOutput](t)(c.CreateSecret(ctx, in))
+	a := iamsvctest.Must[*secretsmanager.CreateSecretOutput](t)(c.CreateSecret(ctx, in))
+	b := iamsvctest.Must[*secretsmanager.CreateSecretOutput](t)(c.CreateSecret(ctx, in))
 	if aws.ToString(a.ARN) != aws.ToString(b.ARN) || aws.ToString(b.VersionId) != tok {
 		t.Fatalf("retry gave %+v vs %+v", a, b)
 	}
 	tok2 := "66666666-2222-3333-4444-555555555555"
 	put := &secretsmanager.PutSecretValueInput{SecretId: aws.String("idem"), SecretString: aws.String("v2"), ClientRequestToken: aws.String(tok2)}
-	must[*secretsmanager.PutSecretValueOutput](t)(c.PutSecretValue(ctx, put))
-	again := must[*secretsmanager.PutSecretValueOutput](t)(c.PutSecretValue(ctx, put))
+	iamsvctest.Must[*secretsmanager.PutSecretValueOutput](t)(c.PutSecretValue(ctx, put))
+	again := iamsvctest.Must[*secretsmanager.PutSecretValueOutput](t)(c.PutSecretValue(ctx, put))
 	if aws.ToString(again.VersionId) != tok2 {
 		t.Fatalf("retry put: %+v", again)
 	}
@@ -212,7 +143,7 @@ func TestClientRequestTokenIdempotency(t *testing.T) {
 	_, err := c.PutSecretValue(ctx, put)
 	wantErr(t, err, "ResourceExistsException", "")
 	// The idempotent retry did not demote anything twice.
-	prev := must[*secretsmanager.GetSecretValueOutput](t)(c.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String("idem"), VersionStage: aws.String("AWSPREVIOUS")}))
+	prev := iamsvctest.Must[*secretsmanager.GetSecretValueOutput](t)(c.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String("idem"), VersionStage: aws.String("AWSPREVIOUS")}))
 	if aws.ToString(prev.SecretString) != "v1" {
 		t.Fatalf("previous = %q", aws.ToString(prev.SecretString))
 	}
@@ -222,15 +153,15 @@ func TestClientRequestTokenIdempotency(t *testing.T) {
 
 func TestBinaryAndValidation(t *testing.T) {
 	e := newEnv(t)
-	c := e.client(e.root)
+	c := e.client(e.Root)
 	bin := []byte{0, 1, 2, 0xff}
-	must[*secretsmanager.CreateSecretOutput](t)(c.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String("bin"), SecretBinary: bin}))
-	g := must[*secretsmanager.GetSecretValueOutput](t)(c.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String("bin")}))
+	iamsvctest.Must[*secretsmanager.CreateSecretOutput](t)(c.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String("bin"), SecretBinary: bin}))
+	g := iamsvctest.Must[*secretsmanager.GetSecretValueOutput](t)(c.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String("bin")}))
 	if !bytes.Equal(g.SecretBinary, bin) || g.SecretString != nil {
 		t.Fatalf("binary: %+v", g)
 	}
 	// A secret without a value has no version yet.
-	empty := must[*secretsmanager.CreateSecretOutput](t)(c.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String("later")}))
+	empty := iamsvctest.Must[*secretsmanager.CreateSecretOutput](t)(c.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String("later")}))
 	if empty.VersionId != nil {
 		t.Fatalf("empty create got version %q", aws.ToString(empty.VersionId))
 	}
@@ -254,14 +185,14 @@ func TestBinaryAndValidation(t *testing.T) {
 
 func TestDeleteSecret(t *testing.T) {
 	e := newEnv(t)
-	c := e.client(e.root)
-	cr := must[*secretsmanager.CreateSecretOutput](t)(c.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String("gone"), SecretString: aws.String("v")}))
+	c := e.client(e.Root)
+	cr := iamsvctest.Must[*secretsmanager.CreateSecretOutput](t)(c.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String("gone"), SecretString: aws.String("v")}))
 	_, err := c.DeleteSecret(ctx, &secretsmanager.DeleteSecretInput{SecretId: aws.String("gone"), RecoveryWindowInDays: aws.Int64(3)})
 	wantErr(t, err, "InvalidParameterException", "between 7 and 30")
 	_, err = c.DeleteSecret(ctx, &secretsmanager.DeleteSecretInput{SecretId: aws.String("gone"), RecoveryWindowInDays: aws.Int64(7), ForceDeleteWithoutRecovery: aws.Bool(true)})
 	wantErr(t, err, "InvalidParameterException", "ForceDeleteWithoutRecovery")
 
-	d := must[*secretsmanager.DeleteSecretOutput](t)(c.DeleteSecret(ctx, &secretsmanager.DeleteSecretInput{SecretId: aws.String("gone"), RecoveryWindowInDays: aws.Int64(7)}))
+	d := iamsvctest.Must[*secretsmanager.DeleteSecretOutput](t)(c.DeleteSecret(ctx, &secretsmanager.DeleteSecretInput{SecretId: aws.String("gone"), RecoveryWindowInDays: aws.Int64(7)}))
 	if aws.ToString(d.ARN) != aws.ToString(cr.ARN) || d.DeletionDate == nil || d.DeletionDate.Sub(time.Now()) < 6*24*time.Hour {
 		t.Fatalf("delete: %+v", d)
 	}
@@ -271,30 +202,30 @@ func TestDeleteSecret(t *testing.T) {
 	wantErr(t, err, "InvalidRequestException", "marked for deletion")
 	_, err = c.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String("gone"), SecretString: aws.String("w")})
 	wantErr(t, err, "InvalidRequestException", "scheduled for deletion")
-	desc := must[*secretsmanager.DescribeSecretOutput](t)(c.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String("gone")}))
+	desc := iamsvctest.Must[*secretsmanager.DescribeSecretOutput](t)(c.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String("gone")}))
 	if desc.DeletedDate == nil {
 		t.Fatal("describe lacks DeletedDate")
 	}
 	// After the recovery window the secret is gone and the name is free.
-	e.clock.Advance(8 * 24 * time.Hour)
+	e.Clock.Advance(8 * 24 * time.Hour)
 	_, err = c.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String("gone")})
 	wantErr(t, err, "ResourceNotFoundException", "")
-	again := must[*secretsmanager.CreateSecretOutput](t)(c.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String("gone"), SecretString: aws.String("new")}))
+	again := iamsvctest.Must[*secretsmanager.CreateSecretOutput](t)(c.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String("gone"), SecretString: aws.String("new")}))
 	if aws.ToString(again.ARN) == aws.ToString(cr.ARN) {
 		t.Fatal("recreated secret reused the old ARN suffix")
 	}
-	must[*secretsmanager.DeleteSecretOutput](t)(c.DeleteSecret(ctx, &secretsmanager.DeleteSecretInput{SecretId: again.ARN, ForceDeleteWithoutRecovery: aws.Bool(true)}))
+	iamsvctest.Must[*secretsmanager.DeleteSecretOutput](t)(c.DeleteSecret(ctx, &secretsmanager.DeleteSecretInput{SecretId: again.ARN, ForceDeleteWithoutRecovery: aws.Bool(true)}))
 	_, err = c.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String("gone")})
 	wantErr(t, err, "ResourceNotFoundException", "")
 }
 
 func TestSecretsAuthorization(t *testing.T) {
 	e := newEnv(t)
-	cr := must[*secretsmanager.CreateSecretOutput](t)(e.client(e.root).CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String("app/db"), SecretString: aws.String("v")}))
-	u := e.ids.UserWithKey(t, acct, "app", nil, `{"Version":"2012-10-17","Statement":[
+	cr := iamsvctest.Must[*secretsmanager.CreateSecretOutput](t)(e.client(e.Root).CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String("app/db"), SecretString: aws.String("v")}))
+	u := e.IDs.UserWithKey(t, acct, "app", nil, `{"Version":"2012-10-17","Statement":[
 		{"Effect":"Allow","Action":"secretsmanager:GetSecretValue","Resource":"arn:aws:secretsmanager:*:*:secret:app/*"}]}`)
 	c := e.client(u)
-	must[*secretsmanager.GetSecretValueOutput](t)(c.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String("app/db")}))
+	iamsvctest.Must[*secretsmanager.GetSecretValueOutput](t)(c.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String("app/db")}))
 	_, err := c.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{SecretId: aws.String("app/db"), SecretString: aws.String("x")})
 	wantErr(t, err, "AccessDeniedException", "User: arn:aws:iam::"+acct+":user/app is not authorized to perform: secretsmanager:PutSecretValue on resource: "+aws.ToString(cr.ARN))
 	// Probing a name the caller may not read says AccessDenied, not "not found".

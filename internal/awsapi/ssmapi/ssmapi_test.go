@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
+
+	"github.com/berth-dev/berth/internal/iamsvc/iamsvctest"
 )
 
 var ctx = context.Background()
@@ -29,14 +31,14 @@ func put(t *testing.T, c *ssm.Client, name, value string, typ types.ParameterTyp
 func TestPutGetVersionsAndSelectors(t *testing.T) {
 	e := newEnv(t)
 	c := e.rootSSM()
-	out := must[*ssm.PutParameterOutput](t)(c.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String("USER"), Value: aws.String("username"), Type: types.ParameterTypeString}))
+	out := iamsvctest.Must[*ssm.PutParameterOutput](t)(c.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String("USER"), Value: aws.String("username"), Type: types.ParameterTypeString}))
 	if out.Version != 1 || out.Tier != types.ParameterTierStandard {
 		t.Fatalf("put = %d %s", out.Version, out.Tier)
 	}
 	_, err := c.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String("USER"), Value: aws.String("other"), Type: types.ParameterTypeString})
 	wantErr(t, err, "ParameterAlreadyExists", "The parameter already exists. To overwrite this value, set the overwrite option in the request to true.")
 	// Overwrite without Type keeps the type.
-	v2 := must[*ssm.PutParameterOutput](t)(c.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String("USER"), Value: aws.String("alice"), Overwrite: aws.Bool(true)}))
+	v2 := iamsvctest.Must[*ssm.PutParameterOutput](t)(c.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String("USER"), Value: aws.String("alice"), Overwrite: aws.Bool(true)}))
 	if v2.Version != 2 {
 		t.Fatalf("overwrite version = %d", v2.Version)
 	}
@@ -53,7 +55,7 @@ func TestPutGetVersionsAndSelectors(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			g := must[*ssm.GetParameterOutput](t)(c.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(tc.name)}))
+			g := iamsvctest.Must[*ssm.GetParameterOutput](t)(c.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(tc.name)}))
 			p := g.Parameter
 			if aws.ToString(p.Name) != "USER" || aws.ToString(p.Value) != tc.wantValue || p.Version != tc.wantVersion ||
 				aws.ToString(p.Selector) != tc.wantSelector || p.Type != types.ParameterTypeString ||
@@ -73,7 +75,7 @@ func TestPutGetVersionsAndSelectors(t *testing.T) {
 	_, err = c.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String("NOPE")})
 	wantErr(t, err, "ParameterNotFound", "")
 	// The hierarchical ARN form drops the leading slash.
-	g := must[*ssm.GetParameterOutput](t)(c.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String("arn:aws:ssm:" + region + ":" + acct + ":parameter/a/b")}))
+	g := iamsvctest.Must[*ssm.GetParameterOutput](t)(c.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String("arn:aws:ssm:" + region + ":" + acct + ":parameter/a/b")}))
 	if aws.ToString(g.Parameter.Name) != "/a/b" || aws.ToString(g.Parameter.ARN) != "arn:aws:ssm:"+region+":"+acct+":parameter/a/b" {
 		t.Fatalf("ARN lookup: %+v", *g.Parameter)
 	}
@@ -115,8 +117,8 @@ func TestPutValidation(t *testing.T) {
 	_, err := c.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String("/aws/service/x")})
 	wantErr(t, err, "ParameterNotFound", "")
 	// Intelligent-Tiering picks Standard for small values and Advanced for large ones.
-	small := must[*ssm.PutParameterOutput](t)(c.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String("/it/s"), Value: aws.String("x"), Type: types.ParameterTypeString, Tier: types.ParameterTierIntelligentTiering}))
-	big := must[*ssm.PutParameterOutput](t)(c.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String("/it/b"), Value: aws.String(strings.Repeat("x", 5000)), Type: types.ParameterTypeString, Tier: types.ParameterTierIntelligentTiering}))
+	small := iamsvctest.Must[*ssm.PutParameterOutput](t)(c.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String("/it/s"), Value: aws.String("x"), Type: types.ParameterTypeString, Tier: types.ParameterTierIntelligentTiering}))
+	big := iamsvctest.Must[*ssm.PutParameterOutput](t)(c.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String("/it/b"), Value: aws.String(strings.Repeat("x", 5000)), Type: types.ParameterTypeString, Tier: types.ParameterTierIntelligentTiering}))
 	if small.Tier != types.ParameterTierStandard || big.Tier != types.ParameterTierAdvanced {
 		t.Fatalf("tiers %s %s", small.Tier, big.Tier)
 	}
@@ -128,26 +130,26 @@ func TestSecureStringEncryptedAtRest(t *testing.T) {
 	e := newEnv(t)
 	c := e.rootSSM()
 	const secret = "s3cr3t-PASSWD-value-0123456789"
-	must[*ssm.PutParameterOutput](t)(c.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String("PASSWD"), Value: aws.String(secret), Type: types.ParameterTypeSecureString}))
+	iamsvctest.Must[*ssm.PutParameterOutput](t)(c.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String("PASSWD"), Value: aws.String(secret), Type: types.ParameterTypeSecureString}))
 
-	enc := must[*ssm.GetParameterOutput](t)(c.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String("PASSWD")})).Parameter
+	enc := iamsvctest.Must[*ssm.GetParameterOutput](t)(c.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String("PASSWD")})).Parameter
 	if aws.ToString(enc.Value) == secret || strings.Contains(aws.ToString(enc.Value), secret) {
 		t.Fatal("SecureString returned in plaintext without WithDecryption")
 	}
 	if _, err := base64.StdEncoding.DecodeString(aws.ToString(enc.Value)); err != nil {
 		t.Fatalf("ciphertext is not base64: %v", err)
 	}
-	dec := must[*ssm.GetParameterOutput](t)(c.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String("PASSWD"), WithDecryption: aws.Bool(true)})).Parameter
+	dec := iamsvctest.Must[*ssm.GetParameterOutput](t)(c.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String("PASSWD"), WithDecryption: aws.Bool(true)})).Parameter
 	if aws.ToString(dec.Value) != secret || dec.Type != types.ParameterTypeSecureString {
 		t.Fatalf("decrypted = %+v", *dec)
 	}
-	meta := must[*ssm.DescribeParametersOutput](t)(c.DescribeParameters(ctx, &ssm.DescribeParametersInput{}))
+	meta := iamsvctest.Must[*ssm.DescribeParametersOutput](t)(c.DescribeParameters(ctx, &ssm.DescribeParametersInput{}))
 	if len(meta.Parameters) != 1 || aws.ToString(meta.Parameters[0].KeyId) != "alias/aws/ssm" {
 		t.Fatalf("describe: %+v", meta.Parameters)
 	}
 	// A Secrets Manager secret too.
 	const smSecret = "sm-plaintext-must-not-hit-disk-42"
-	must[*secretsmanager.CreateSecretOutput](t)(e.sm(e.root).CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String("db"), SecretString: aws.String(smSecret)}))
+	iamsvctest.Must[*secretsmanager.CreateSecretOutput](t)(e.sm(e.Root).CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String("db"), SecretString: aws.String(smSecret)}))
 	raw := e.dbBytes(t)
 	for _, s := range []string{secret, smSecret} {
 		if bytes.Contains(raw, []byte(s)) {
@@ -165,7 +167,7 @@ func TestGetParametersListsInvalid(t *testing.T) {
 	put(t, c, "/app/a", "1", types.ParameterTypeString, false)
 	put(t, c, "/app/a", "2", types.ParameterTypeString, true)
 	put(t, c, "/app/l", "x,y", types.ParameterTypeStringList, false)
-	out := must[*ssm.GetParametersOutput](t)(c.GetParameters(ctx, &ssm.GetParametersInput{Names: []string{"/app/a", "/app/a:1", "/app/l", "/missing", "/app/a:7", "bad name"}}))
+	out := iamsvctest.Must[*ssm.GetParametersOutput](t)(c.GetParameters(ctx, &ssm.GetParametersInput{Names: []string{"/app/a", "/app/a:1", "/app/l", "/missing", "/app/a:7", "bad name"}}))
 	var got []string
 	for _, p := range out.Parameters {
 		got = append(got, fmt.Sprintf("%s%s=%s", aws.ToString(p.Name), aws.ToString(p.Selector), aws.ToString(p.Value)))
@@ -230,7 +232,7 @@ func TestGetParametersByPath(t *testing.T) {
 			}
 		})
 	}
-	out := must[*ssm.GetParametersByPathOutput](t)(c.GetParametersByPath(ctx, &ssm.GetParametersByPathInput{Path: aws.String("/app/prod/db"), WithDecryption: aws.Bool(true)}))
+	out := iamsvctest.Must[*ssm.GetParametersByPathOutput](t)(c.GetParametersByPath(ctx, &ssm.GetParametersByPathInput{Path: aws.String("/app/prod/db"), WithDecryption: aws.Bool(true)}))
 	if len(out.Parameters) != 2 || aws.ToString(out.Parameters[0].Value) != "v:/app/prod/db/pass" || out.NextToken != nil {
 		t.Fatalf("decrypted by path: %+v", out)
 	}
@@ -252,7 +254,7 @@ func TestDescribeParameters(t *testing.T) {
 	}
 	put(t, c, "/svc/deep/x", "v", types.ParameterTypeSecureString, false)
 	put(t, c, "USER", "v", types.ParameterTypeString, false)
-	must[*ssm.PutParameterOutput](t)(c.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String("/svc/p0"), Value: aws.String("w"), Overwrite: aws.Bool(true), Description: aws.String("desc")}))
+	iamsvctest.Must[*ssm.PutParameterOutput](t)(c.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String("/svc/p0"), Value: aws.String("w"), Overwrite: aws.Bool(true), Description: aws.String("desc")}))
 
 	describe := func(in *ssm.DescribeParametersInput) []string {
 		t.Helper()
@@ -298,7 +300,7 @@ func TestDescribeParameters(t *testing.T) {
 			}
 		})
 	}
-	out := must[*ssm.DescribeParametersOutput](t)(c.DescribeParameters(ctx, &ssm.DescribeParametersInput{ParameterFilters: f("Name", "", "/svc/p0")}))
+	out := iamsvctest.Must[*ssm.DescribeParametersOutput](t)(c.DescribeParameters(ctx, &ssm.DescribeParametersInput{ParameterFilters: f("Name", "", "/svc/p0")}))
 	p := out.Parameters[0]
 	if p.Version != 2 || aws.ToString(p.Description) != "desc" || p.Type != types.ParameterTypeString || p.Tier != types.ParameterTierStandard ||
 		aws.ToString(p.LastModifiedUser) != "arn:aws:iam::"+acct+":root" || aws.ToString(p.ARN) != "arn:aws:ssm:"+region+":"+acct+":parameter/svc/p0" {
@@ -338,7 +340,7 @@ func TestHistoryKeepsLast100AndLabels(t *testing.T) {
 	var versions []int64
 	pg := ssm.NewGetParameterHistoryPaginator(c, &ssm.GetParameterHistoryInput{Name: aws.String("/h"), WithDecryption: aws.Bool(true), MaxResults: aws.Int32(30)})
 	for pg.HasMorePages() {
-		out := must[*ssm.GetParameterHistoryOutput](t)(pg.NextPage(ctx))
+		out := iamsvctest.Must[*ssm.GetParameterHistoryOutput](t)(pg.NextPage(ctx))
 		for _, p := range out.Parameters {
 			if aws.ToString(p.Value) != fmt.Sprint("v", p.Version) || p.Labels == nil {
 				t.Fatalf("history entry %+v", p)
@@ -353,17 +355,17 @@ func TestHistoryKeepsLast100AndLabels(t *testing.T) {
 	wantErr(t, err, "ParameterVersionNotFound", "Systems Manager could not find version 1 of /h. Verify the version and try again.")
 
 	// Labels: attach, select by label, move, and block version pruning.
-	lab := must[*ssm.LabelParameterVersionOutput](t)(c.LabelParameterVersion(ctx, &ssm.LabelParameterVersionInput{Name: aws.String("/h"), ParameterVersion: aws.Int64(2), Labels: []string{"prod", "1bad"}}))
+	lab := iamsvctest.Must[*ssm.LabelParameterVersionOutput](t)(c.LabelParameterVersion(ctx, &ssm.LabelParameterVersionInput{Name: aws.String("/h"), ParameterVersion: aws.Int64(2), Labels: []string{"prod", "1bad"}}))
 	if lab.ParameterVersion != 2 || !slices.Equal(lab.InvalidLabels, []string{"1bad"}) {
 		t.Fatalf("label out %+v", lab)
 	}
-	g := must[*ssm.GetParameterOutput](t)(c.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String("/h:prod"), WithDecryption: aws.Bool(true)}))
+	g := iamsvctest.Must[*ssm.GetParameterOutput](t)(c.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String("/h:prod"), WithDecryption: aws.Bool(true)}))
 	if g.Parameter.Version != 2 || aws.ToString(g.Parameter.Selector) != ":prod" || aws.ToString(g.Parameter.Value) != "v2" {
 		t.Fatalf("label selector: %+v", *g.Parameter)
 	}
 	_, err = c.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String("/h"), Value: aws.String("v102"), Overwrite: aws.Bool(true)})
 	wantErr(t, err, "ParameterMaxVersionLimitExceeded", "")
-	must[*ssm.LabelParameterVersionOutput](t)(c.LabelParameterVersion(ctx, &ssm.LabelParameterVersionInput{Name: aws.String("/h"), Labels: []string{"prod"}}))
+	iamsvctest.Must[*ssm.LabelParameterVersionOutput](t)(c.LabelParameterVersion(ctx, &ssm.LabelParameterVersionInput{Name: aws.String("/h"), Labels: []string{"prod"}}))
 	if v := put(t, c, "/h", "v102", types.ParameterTypeSecureString, true); v != 102 {
 		t.Fatalf("after moving the label: version %d", v)
 	}
@@ -379,18 +381,18 @@ func TestDelete(t *testing.T) {
 	put(t, c, "/d/a", "1", types.ParameterTypeString, false)
 	put(t, c, "/d/a", "2", types.ParameterTypeString, true)
 	put(t, c, "/d/b", "1", types.ParameterTypeString, false)
-	must[*ssm.DeleteParameterOutput](t)(c.DeleteParameter(ctx, &ssm.DeleteParameterInput{Name: aws.String("/d/a")}))
+	iamsvctest.Must[*ssm.DeleteParameterOutput](t)(c.DeleteParameter(ctx, &ssm.DeleteParameterInput{Name: aws.String("/d/a")}))
 	_, err := c.DeleteParameter(ctx, &ssm.DeleteParameterInput{Name: aws.String("/d/a")})
 	wantErr(t, err, "ParameterNotFound", "Parameter /d/a not found.")
 	// Re-created parameters start again at version 1.
 	if v := put(t, c, "/d/a", "new", types.ParameterTypeString, false); v != 1 {
 		t.Fatalf("recreated at version %d", v)
 	}
-	out := must[*ssm.DeleteParametersOutput](t)(c.DeleteParameters(ctx, &ssm.DeleteParametersInput{Names: []string{"/d/a", "/d/b", "/d/zz"}}))
+	out := iamsvctest.Must[*ssm.DeleteParametersOutput](t)(c.DeleteParameters(ctx, &ssm.DeleteParametersInput{Names: []string{"/d/a", "/d/b", "/d/zz"}}))
 	if !slices.Equal(out.DeletedParameters, []string{"/d/a", "/d/b"}) || !slices.Equal(out.InvalidParameters, []string{"/d/zz"}) {
 		t.Fatalf("delete parameters: %+v", out)
 	}
-	left := must[*ssm.DescribeParametersOutput](t)(c.DescribeParameters(ctx, &ssm.DescribeParametersInput{}))
+	left := iamsvctest.Must[*ssm.DescribeParametersOutput](t)(c.DescribeParameters(ctx, &ssm.DescribeParametersInput{}))
 	if len(left.Parameters) != 0 {
 		t.Fatalf("left: %+v", left.Parameters)
 	}
@@ -400,17 +402,17 @@ func TestAuthorization(t *testing.T) {
 	e := newEnv(t)
 	put(t, e.rootSSM(), "USER", "username", types.ParameterTypeString, false)
 	put(t, e.rootSSM(), "/team/a", "x", types.ParameterTypeString, false)
-	nobody := e.ids.UserWithKey(t, acct, "nobody", nil)
+	nobody := e.IDs.UserWithKey(t, acct, "nobody", nil)
 	_, err := e.ssm(nobody).GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String("USER")})
 	wantErr(t, err, "AccessDeniedException",
 		"User: arn:aws:iam::"+acct+":user/nobody is not authorized to perform: ssm:GetParameter on resource: arn:aws:ssm:"+region+":"+acct+":parameter/USER because no identity-based policy allows the ssm:GetParameter action")
 
-	reader := e.ids.UserWithKey(t, acct, "reader", nil, `{"Version":"2012-10-17","Statement":[
+	reader := e.IDs.UserWithKey(t, acct, "reader", nil, `{"Version":"2012-10-17","Statement":[
 		{"Effect":"Allow","Action":["ssm:GetParameter*"],"Resource":["arn:aws:ssm:*:*:parameter/team","arn:aws:ssm:*:*:parameter/team/*"]}]}`)
 	// GetParametersByPath is authorized on the path itself (parameter/team), as on AWS.
 	rc := e.ssm(reader)
-	must[*ssm.GetParameterOutput](t)(rc.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String("/team/a")}))
-	must[*ssm.GetParametersByPathOutput](t)(rc.GetParametersByPath(ctx, &ssm.GetParametersByPathInput{Path: aws.String("/team/")}))
+	iamsvctest.Must[*ssm.GetParameterOutput](t)(rc.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String("/team/a")}))
+	iamsvctest.Must[*ssm.GetParametersByPathOutput](t)(rc.GetParametersByPath(ctx, &ssm.GetParametersByPathInput{Path: aws.String("/team/")}))
 	_, err = rc.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String("/team/a"), Value: aws.String("y"), Overwrite: aws.Bool(true)})
 	wantErrContains(t, err, "AccessDeniedException", "ssm:PutParameter on resource: arn:aws:ssm:"+region+":"+acct+":parameter/team/a")
 	_, err = rc.GetParameters(ctx, &ssm.GetParametersInput{Names: []string{"/team/a", "USER"}})
@@ -424,13 +426,13 @@ func TestAuthorization(t *testing.T) {
 
 func TestSecretsManagerReference(t *testing.T) {
 	e := newEnv(t)
-	sm := e.sm(e.root)
-	must[*secretsmanager.CreateSecretOutput](t)(sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String("ecr-pullthroughcache/hub"), SecretString: aws.String(`{"username":"u","accessToken":"t"}`)}))
+	sm := e.sm(e.Root)
+	iamsvctest.Must[*secretsmanager.CreateSecretOutput](t)(sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String("ecr-pullthroughcache/hub"), SecretString: aws.String(`{"username":"u","accessToken":"t"}`)}))
 	c := e.rootSSM()
 	name := "/aws/reference/secretsmanager/ecr-pullthroughcache/hub"
 	_, err := c.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(name)})
 	wantErr(t, err, "ValidationException", "WithDecryption flag must be True for retrieving a Secret Manager secret.")
-	out := must[*ssm.GetParameterOutput](t)(c.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(name), WithDecryption: aws.Bool(true)}))
+	out := iamsvctest.Must[*ssm.GetParameterOutput](t)(c.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(name), WithDecryption: aws.Bool(true)}))
 	p := out.Parameter
 	if aws.ToString(p.Value) != `{"username":"u","accessToken":"t"}` || p.Type != types.ParameterTypeSecureString || !strings.Contains(aws.ToString(p.SourceResult), `"VersionStages":["AWSCURRENT"]`) {
 		t.Fatalf("reference: %+v", *p)
@@ -438,7 +440,7 @@ func TestSecretsManagerReference(t *testing.T) {
 	_, err = c.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String("/aws/reference/secretsmanager/nope"), WithDecryption: aws.Bool(true)})
 	wantErr(t, err, "ParameterNotFound", "")
 	// ssm:GetParameter alone is not enough: the secret needs secretsmanager:GetSecretValue.
-	u := e.ids.UserWithKey(t, acct, "ssmonly", nil, `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ssm:GetParameter","Resource":"*"}]}`)
+	u := e.IDs.UserWithKey(t, acct, "ssmonly", nil, `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ssm:GetParameter","Resource":"*"}]}`)
 	_, err = e.ssm(u).GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(name), WithDecryption: aws.Bool(true)})
 	wantErrContains(t, err, "AccessDeniedException", "secretsmanager:GetSecretValue")
 }
