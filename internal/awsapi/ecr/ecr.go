@@ -231,6 +231,19 @@ func (a *API) repoKey(c *awsapi.Call, registryID, name string) (storage.RepoKey,
 	return storage.RepoKey{Account: reg.Account, Region: reg.Region, Name: name}, nil
 }
 
+// decodeRepoKey decodes the input of an operation that names only a
+// repository (registryId and repositoryName).
+func (a *API) decodeRepoKey(c *awsapi.Call) (storage.RepoKey, error) {
+	var in struct {
+		RegistryID     string `json:"registryId"`
+		RepositoryName string `json:"repositoryName"`
+	}
+	if err := c.DecodeJSON(&in); err != nil {
+		return storage.RepoKey{}, err
+	}
+	return a.repoKey(c, in.RegistryID, in.RepositoryName)
+}
+
 // authRepo authorizes "ecr:"+op on repository k for the caller.
 func (a *API) authRepo(ctx context.Context, c *awsapi.Call, action string, k storage.RepoKey) error {
 	return a.authz.AuthorizeRepo(ctx, c.Principal, action, k, c.Info)

@@ -312,26 +312,37 @@ func (a *API) detail(ctx context.Context, k storage.RepoKey, m *storage.Manifest
 	return d, nil
 }
 
-func (a *API) describeImages(ctx context.Context, c *awsapi.Call) (any, error) {
-	var in struct {
-		RegistryID     string      `json:"registryId"`
-		RepositoryName string      `json:"repositoryName"`
-		ImageIDs       []imageID   `json:"imageIds"`
-		NextToken      string      `json:"nextToken"`
-		MaxResults     *int        `json:"maxResults"`
-		Filter         *listFilter `json:"filter"`
-	}
-	if err := c.DecodeJSON(&in); err != nil {
-		return nil, err
+// imageQuery is the input DescribeImages and GetLifecyclePolicyPreview
+// share: a repository, optional image ids, a tag-status filter and paging.
+type imageQuery struct {
+	RegistryID     string      `json:"registryId"`
+	RepositoryName string      `json:"repositoryName"`
+	ImageIDs       []imageID   `json:"imageIds"`
+	NextToken      string      `json:"nextToken"`
+	MaxResults     *int        `json:"maxResults"`
+	Filter         *listFilter `json:"filter"`
+}
+
+// decodeImageQuery decodes the call into in and checks the members both
+// operations check the same way (paging limits differ and stay with them).
+func (a *API) decodeImageQuery(c *awsapi.Call, in *imageQuery) (storage.RepoKey, storage.ImageFilter, error) {
+	if err := c.DecodeJSON(in); err != nil {
+		return storage.RepoKey{}, 0, err
 	}
 	k, err := a.repoKey(c, in.RegistryID, in.RepositoryName)
 	if err != nil {
-		return nil, err
+		return storage.RepoKey{}, 0, err
 	}
 	if err := checkImageIDs("imageIds", in.ImageIDs, false); err != nil {
-		return nil, err
+		return storage.RepoKey{}, 0, err
 	}
 	f, err := tagStatusFilter("filter.tagStatus", in.Filter)
+	return k, f, err
+}
+
+func (a *API) describeImages(ctx context.Context, c *awsapi.Call) (any, error) {
+	var in imageQuery
+	k, f, err := a.decodeImageQuery(c, &in)
 	if err != nil {
 		return nil, err
 	}

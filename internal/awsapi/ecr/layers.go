@@ -144,14 +144,7 @@ func (a *API) getDownloadURLForLayer(ctx context.Context, c *awsapi.Call) (any, 
 }
 
 func (a *API) initiateLayerUpload(ctx context.Context, c *awsapi.Call) (any, error) {
-	var in struct {
-		RegistryID     string `json:"registryId"`
-		RepositoryName string `json:"repositoryName"`
-	}
-	if err := c.DecodeJSON(&in); err != nil {
-		return nil, err
-	}
-	k, err := a.repoKey(c, in.RegistryID, in.RepositoryName)
+	k, err := a.decodeRepoKey(c)
 	if err != nil {
 		return nil, err
 	}

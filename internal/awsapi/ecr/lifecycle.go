@@ -349,14 +349,7 @@ func (a *API) putLifecyclePolicy(ctx context.Context, c *awsapi.Call) (any, erro
 }
 
 func (a *API) getLifecyclePolicy(ctx context.Context, c *awsapi.Call) (any, error) {
-	var in struct {
-		RegistryID     string `json:"registryId"`
-		RepositoryName string `json:"repositoryName"`
-	}
-	if err := c.DecodeJSON(&in); err != nil {
-		return nil, err
-	}
-	k, err := a.repoKey(c, in.RegistryID, in.RepositoryName)
+	k, err := a.decodeRepoKey(c)
 	if err != nil {
 		return nil, err
 	}
@@ -371,14 +364,7 @@ func (a *API) getLifecyclePolicy(ctx context.Context, c *awsapi.Call) (any, erro
 }
 
 func (a *API) deleteLifecyclePolicy(ctx context.Context, c *awsapi.Call) (any, error) {
-	var in struct {
-		RegistryID     string `json:"registryId"`
-		RepositoryName string `json:"repositoryName"`
-	}
-	if err := c.DecodeJSON(&in); err != nil {
-		return nil, err
-	}
-	k, err := a.repoKey(c, in.RegistryID, in.RepositoryName)
+	k, err := a.decodeRepoKey(c)
 	if err != nil {
 		return nil, err
 	}
@@ -485,25 +471,8 @@ func (a *API) startLifecyclePolicyPreview(ctx context.Context, c *awsapi.Call) (
 }
 
 func (a *API) getLifecyclePolicyPreview(ctx context.Context, c *awsapi.Call) (any, error) {
-	var in struct {
-		RegistryID     string      `json:"registryId"`
-		RepositoryName string      `json:"repositoryName"`
-		ImageIDs       []imageID   `json:"imageIds"`
-		NextToken      string      `json:"nextToken"`
-		MaxResults     *int        `json:"maxResults"`
-		Filter         *listFilter `json:"filter"`
-	}
-	if err := c.DecodeJSON(&in); err != nil {
-		return nil, err
-	}
-	k, err := a.repoKey(c, in.RegistryID, in.RepositoryName)
-	if err != nil {
-		return nil, err
-	}
-	if err := checkImageIDs("imageIds", in.ImageIDs, false); err != nil {
-		return nil, err
-	}
-	f, err := tagStatusFilter("filter.tagStatus", in.Filter)
+	var in imageQuery
+	k, f, err := a.decodeImageQuery(c, &in)
 	if err != nil {
 		return nil, err
 	}

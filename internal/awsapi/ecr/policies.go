@@ -86,14 +86,7 @@ func (a *API) setRepositoryPolicy(ctx context.Context, c *awsapi.Call) (any, err
 }
 
 func (a *API) getRepositoryPolicy(ctx context.Context, c *awsapi.Call) (any, error) {
-	var in struct {
-		RegistryID     string `json:"registryId"`
-		RepositoryName string `json:"repositoryName"`
-	}
-	if err := c.DecodeJSON(&in); err != nil {
-		return nil, err
-	}
-	k, err := a.repoKey(c, in.RegistryID, in.RepositoryName)
+	k, err := a.decodeRepoKey(c)
 	if err != nil {
 		return nil, err
 	}
@@ -108,14 +101,7 @@ func (a *API) getRepositoryPolicy(ctx context.Context, c *awsapi.Call) (any, err
 }
 
 func (a *API) deleteRepositoryPolicy(ctx context.Context, c *awsapi.Call) (any, error) {
-	var in struct {
-		RegistryID     string `json:"registryId"`
-		RepositoryName string `json:"repositoryName"`
-	}
-	if err := c.DecodeJSON(&in); err != nil {
-		return nil, err
-	}
-	k, err := a.repoKey(c, in.RegistryID, in.RepositoryName)
+	k, err := a.decodeRepoKey(c)
 	if err != nil {
 		return nil, err
 	}
