@@ -247,6 +247,12 @@ func Evaluate(req *Request) Decision {
 		}
 	}
 
+	// A role's trust policy is not optional the way other resource policies
+	// are inside one account: an identity allow for sts:AssumeRole only
+	// counts for roles whose trust policy lets the caller in (§6.4), and
+	// that goes for the account's root user too.
+	trustMissing := req.ResourcePolicy != nil && req.ResourcePolicy.kind == TrustPolicy && !rs.allow.found()
+
 	switch {
 	case !hasIdentity && p.Type != PrincipalRoot:
 		if resourceOK {
@@ -254,10 +260,16 @@ func Evaluate(req *Request) Decision {
 		}
 		return implicit(NoResourceAllow, action)
 	case owner == p.Account && p.Type == PrincipalRoot:
+		if trustMissing {
+			return implicit(NoResourceAllow, action)
+		}
 		return allowed(hit{}, hit{})
 	case owner == p.Account:
 		if resourceOK && !identityOK {
 			return allowed(hit{}, rs.allow)
+		}
+		if identityOK && trustMissing {
+			return implicit(NoResourceAllow, action)
 		}
 		if identityOK {
 			return allowed(id.allow, hit{})

@@ -327,6 +327,30 @@ func TestEvaluationRules(t *testing.T) {
 			wantDenial: NoIdentityAllow,
 		},
 		{
+			name: "trust policy naming the account plus identity allow",
+			req: Request{Principal: alice, Action: "sts:AssumeRole", Resource: sess.RoleARN, ResourceAccount: acctA, IdentityPolicies: []*Policy{identity(t, "Allow", "sts:AssumeRole", "*")}, ResourcePolicy: mustParse(t,
+				`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"111111111111"},"Action":"sts:AssumeRole"}]}`, TrustPolicy)},
+			wantAllow: true, wantRefs: 1,
+		},
+		{
+			name: "same account: an identity allow does not replace a trust policy naming someone else",
+			req: Request{Principal: alice, Action: "sts:AssumeRole", Resource: sess.RoleARN, ResourceAccount: acctA, IdentityPolicies: []*Policy{identity(t, "Allow", "*", "*")}, ResourcePolicy: mustParse(t,
+				`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:user/ci"},"Action":"sts:AssumeRole"}]}`, TrustPolicy)},
+			wantDenial: NoResourceAllow,
+		},
+		{
+			name: "same account root: a trust policy naming someone else keeps it out",
+			req: Request{Principal: root(acctA), Action: "sts:AssumeRole", Resource: sess.RoleARN, ResourceAccount: acctA, ResourcePolicy: mustParse(t,
+				`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}`, TrustPolicy)},
+			wantDenial: NoResourceAllow,
+		},
+		{
+			name: "same account root: a trust policy naming the account lets it in",
+			req: Request{Principal: root(acctA), Action: "sts:AssumeRole", Resource: sess.RoleARN, ResourceAccount: acctA, ResourcePolicy: mustParse(t,
+				`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"111111111111"},"Action":"sts:AssumeRole"}]}`, TrustPolicy)},
+			wantAllow: true,
+		},
+		{
 			name: "resource policy statement with Resource limits it",
 			req: Request{Principal: alice, Action: "ecr:BatchGetImage", Resource: repoA, ResourcePolicy: mustParse(t,
 				`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"`+alice.ARN+`"},"Action":"ecr:*","Resource":"arn:aws:ecr:*:*:repository/other"}]}`, ResourcePolicy)},
