@@ -301,7 +301,11 @@ func (a *api) secretReference(ctx context.Context, c *awsapi.Call, name string, 
 	if err != nil {
 		return parameterJSON{}, err
 	}
-	if err := a.authz.Authorize(ctx, c.Principal, "secretsmanager:GetSecretValue", arn, sc.Account, "", c.Info); err != nil {
+	// A full ARN may name a secret of another account: authorize against
+	// the owner the ARN names, so a cross-account read needs what
+	// GetSecretValue itself would need (and secrets carry no resource
+	// policy here, so it is denied).
+	if err := a.authz.Authorize(ctx, c.Principal, "secretsmanager:GetSecretValue", arn, arnAccount(arn, sc.Account), "", c.Info); err != nil {
 		return parameterJSON{}, err
 	}
 	v, err := a.secrets.GetValue(ctx, ss, arn, versionID, stage)
@@ -637,4 +641,13 @@ func (a *api) labelParameterVersion(ctx context.Context, c *awsapi.Call) (any, e
 		InvalidLabels    []string `json:"InvalidLabels"`
 		ParameterVersion int64    `json:"ParameterVersion"`
 	}{invalid, version}, nil
+}
+
+// arnAccount is the account field of an ARN, or fallback when it has none.
+func arnAccount(arn, fallback string) string {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) == 6 && parts[4] != "" {
+		return parts[4]
+	}
+	return fallback
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
+	"github.com/berth-dev/berth/internal/iamsvc"
 	"github.com/berth-dev/berth/internal/iamsvc/iamsvctest"
 )
 
@@ -443,4 +444,33 @@ func TestSecretsManagerReference(t *testing.T) {
 	u := e.IDs.UserWithKey(t, acct, "ssmonly", nil, `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ssm:GetParameter","Resource":"*"}]}`)
 	_, err = e.ssm(u).GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(name), WithDecryption: aws.Bool(true)})
 	wantErrContains(t, err, "AccessDeniedException", "secretsmanager:GetSecretValue")
+}
+
+// A reference may carry a full secret ARN, including one of another
+// account: that read is cross-account (secrets carry no resource policy in
+// berth), so even a caller allowed everything in its own account is denied
+// and sees nothing of the value.
+func TestSecretsManagerReferenceCrossAccount(t *testing.T) {
+	e := newEnv(t)
+	rootB := e.IDs.Account(t, "222222222222")
+	created := iamsvctest.Must[*secretsmanager.CreateSecretOutput](t)(e.sm(rootB).CreateSecret(ctx, &secretsmanager.CreateSecretInput{
+		Name: aws.String("db"), SecretString: aws.String("b-only")}))
+	admin := e.IDs.UserWithKey(t, acct, "admin", nil, `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`)
+	for _, k := range []*iamsvc.AccessKey{e.Root, admin} {
+		name := "/aws/reference/secretsmanager/" + aws.ToString(created.ARN)
+		out, err := e.ssm(k).GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(name), WithDecryption: aws.Bool(true)})
+		if out != nil && strings.Contains(aws.ToString(out.Parameter.Value), "b-only") {
+			t.Fatalf("%s read account B's secret through a reference", k.AccessKeyID)
+		}
+		wantErrContains(t, err, "AccessDeniedException",
+			"secretsmanager:GetSecretValue on resource: "+aws.ToString(created.ARN)+" because no resource-based policy allows")
+		_, err = e.ssm(k).GetParameters(ctx, &ssm.GetParametersInput{Names: []string{name}, WithDecryption: aws.Bool(true)})
+		wantErrContains(t, err, "AccessDeniedException", "no resource-based policy allows")
+	}
+	// B itself still reads it through the same reference.
+	out := iamsvctest.Must[*ssm.GetParameterOutput](t)(e.ssm(rootB).GetParameter(ctx, &ssm.GetParameterInput{
+		Name: aws.String("/aws/reference/secretsmanager/" + aws.ToString(created.ARN)), WithDecryption: aws.Bool(true)}))
+	if aws.ToString(out.Parameter.Value) != "b-only" {
+		t.Fatalf("owner's reference: %+v", out.Parameter)
+	}
 }
