@@ -62,6 +62,13 @@ func (h *adminHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeAdminError(w, apierr.New(apierr.SignatureMismatch, "%s", err.Error()))
 		return
 	}
+	// A presigned URL is a bearer capability that travels through logs,
+	// shells and Referer headers; operator calls must be signed in the
+	// Authorization header by whoever holds the key.
+	if res.Parsed.Presigned {
+		writeAdminError(w, apierr.New(apierr.AccessDenied, "admin calls must be signed in the Authorization header; presigned URLs are not accepted"))
+		return
+	}
 	p := res.Principal
 	op := strings.TrimPrefix(r.URL.Path, AdminPathPrefix)
 	if p.Type != auth.Root || p.Account != h.operator || p.SessionID != "" {

@@ -125,3 +125,30 @@ func TestIdentitySurvivesRestart(t *testing.T) {
 		t.Fatalf("after restart: %v", err)
 	}
 }
+
+// A presigned admin URL, even the operator's own, is refused: a link is a
+// bearer capability that leaks through logs and Referer headers.
+func TestAdminRefusesPresignedURLs(t *testing.T) {
+	_, ts := newServer(t)
+	body := `{"AccountId":"555555555555"}`
+	req, _ := http.NewRequest(http.MethodPost, ts.URL+server.AdminPathPrefix+"CreateAccount?X-Amz-Expires=300", bytes.NewReader([]byte(body)))
+	u, _, err := v4.NewSigner().PresignHTTP(context.Background(), aws.Credentials{AccessKeyID: opKey, SecretAccessKey: opSecret}, req,
+		sigv4.HashHex([]byte(body)), server.AdminSigningName, "us-east-1", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Post(u, "application/json", bytes.NewReader([]byte(body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out := map[string]string{}
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	if resp.StatusCode != 400 || out["__type"] != "AccessDeniedException" || out["AccessKeyId"] != "" {
+		t.Fatalf("presigned admin call: %d %v", resp.StatusCode, out)
+	}
+	// The same call signed in the header works.
+	if st, out := adminPost(t, ts.URL, &aws.Credentials{AccessKeyID: opKey, SecretAccessKey: opSecret}, body); st != 200 {
+		t.Fatalf("header-signed admin call: %d %v", st, out)
+	}
+}
