@@ -318,3 +318,33 @@ func TestGetAuthorizationToken(t *testing.T) {
 	_, err = e.root.GetAuthorizationToken(ctx, &ecrsdk.GetAuthorizationTokenInput{RegistryIds: []string{"12"}})
 	apiErr(t, err, "InvalidParameterException", "registryIds")
 }
+
+// Pull-through cache rules of another account's registry are out of reach
+// with registryId, even for a caller allowed ecr:* in its own account: the
+// caller's own permission does not apply to another registry's documents.
+func TestPullThroughCacheRulesOtherRegistry(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	cred := e.secret("ecr-pullthroughcache/hub")
+	must[*ecrsdk.CreatePullThroughCacheRuleOutput](t)(e.root.CreatePullThroughCacheRule(ctx, &ecrsdk.CreatePullThroughCacheRuleInput{
+		EcrRepositoryPrefix: aws.String("hub"), UpstreamRegistryUrl: aws.String("registry-1.docker.io"), CredentialArn: aws.String(cred)}))
+	intruder, _ := e.user(other, "intruder", "AmazonEC2ContainerRegistryFullAccess")
+	const denial = "on resource: * because no resource-based policy allows"
+	_, err := intruder.DescribePullThroughCacheRules(ctx, &ecrsdk.DescribePullThroughCacheRulesInput{RegistryId: aws.String(account)})
+	apiErr(t, err, "AccessDeniedException", "ecr:DescribePullThroughCacheRules "+denial)
+	_, err = intruder.DescribePullThroughCacheRules(ctx, &ecrsdk.DescribePullThroughCacheRulesInput{RegistryId: aws.String(account), EcrRepositoryPrefixes: []string{"hub"}})
+	apiErr(t, err, "AccessDeniedException", "ecr:DescribePullThroughCacheRules "+denial)
+	_, err = intruder.UpdatePullThroughCacheRule(ctx, &ecrsdk.UpdatePullThroughCacheRuleInput{RegistryId: aws.String(account), EcrRepositoryPrefix: aws.String("hub"), CredentialArn: aws.String(cred)})
+	apiErr(t, err, "AccessDeniedException", "ecr:UpdatePullThroughCacheRule "+denial)
+	_, err = intruder.DeletePullThroughCacheRule(ctx, &ecrsdk.DeletePullThroughCacheRuleInput{RegistryId: aws.String(account), EcrRepositoryPrefix: aws.String("hub")})
+	apiErr(t, err, "AccessDeniedException", "ecr:DeletePullThroughCacheRule "+denial)
+	// The owner's rule is intact, and the intruder's own registry still works for it.
+	got := must[*ecrsdk.DescribePullThroughCacheRulesOutput](t)(e.root.DescribePullThroughCacheRules(ctx, &ecrsdk.DescribePullThroughCacheRulesInput{}))
+	if len(got.PullThroughCacheRules) != 1 || aws.ToString(got.PullThroughCacheRules[0].EcrRepositoryPrefix) != "hub" || aws.ToString(got.PullThroughCacheRules[0].CredentialArn) != cred {
+		t.Fatalf("owner's rules: %+v", got.PullThroughCacheRules)
+	}
+	own := must[*ecrsdk.DescribePullThroughCacheRulesOutput](t)(intruder.DescribePullThroughCacheRules(ctx, &ecrsdk.DescribePullThroughCacheRulesInput{}))
+	if len(own.PullThroughCacheRules) != 0 {
+		t.Fatalf("intruder's own registry shows rules: %+v", own.PullThroughCacheRules)
+	}
+}

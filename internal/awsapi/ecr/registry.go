@@ -24,6 +24,14 @@ func (a *API) authRegistry(ctx context.Context, c *awsapi.Call, action string) (
 	return reg, a.authz.AuthorizeRegistry(ctx, c.Principal, action, reg.Account, reg.Region, c.Info)
 }
 
+// authRegistryOf authorizes action on reg, the registry a registryId
+// parameter named: another account's registry is a cross-account request
+// (which a registry without a resource policy for it denies), never the
+// caller's own permission applied to someone else's documents.
+func (a *API) authRegistryOf(ctx context.Context, c *awsapi.Call, action string, reg ecrhost.Registry) error {
+	return a.authz.AuthorizeRegistry(ctx, c.Principal, action, reg.Account, reg.Region, c.Info)
+}
+
 // ---- registry policy -------------------------------------------------------
 
 // registryPolicyAction reports whether act may appear in a registry policy:
@@ -478,7 +486,7 @@ func (a *API) describePullThroughCacheRules(ctx context.Context, c *awsapi.Call)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := a.authRegistry(ctx, c, "ecr:DescribePullThroughCacheRules"); err != nil {
+	if err := a.authRegistryOf(ctx, c, "ecr:DescribePullThroughCacheRules", reg); err != nil {
 		return nil, err
 	}
 	out := struct {
@@ -546,7 +554,7 @@ func (a *API) deletePullThroughCacheRule(ctx context.Context, c *awsapi.Call) (a
 	if err := a.checkPTCPrefix("ecrRepositoryPrefix", in.ECRRepositoryPrefix); err != nil {
 		return nil, err
 	}
-	if _, err := a.authRegistry(ctx, c, "ecr:DeletePullThroughCacheRule"); err != nil {
+	if err := a.authRegistryOf(ctx, c, "ecr:DeletePullThroughCacheRule", reg); err != nil {
 		return nil, err
 	}
 	r, err := a.loadRule(ctx, reg, in.ECRRepositoryPrefix)
@@ -579,7 +587,7 @@ func (a *API) updatePullThroughCacheRule(ctx context.Context, c *awsapi.Call) (a
 	if err := a.checkPTCPrefix("ecrRepositoryPrefix", in.ECRRepositoryPrefix); err != nil {
 		return nil, err
 	}
-	if _, err := a.authRegistry(ctx, c, "ecr:UpdatePullThroughCacheRule"); err != nil {
+	if err := a.authRegistryOf(ctx, c, "ecr:UpdatePullThroughCacheRule", reg); err != nil {
 		return nil, err
 	}
 	r, err := a.loadRule(ctx, reg, in.ECRRepositoryPrefix)
