@@ -220,6 +220,16 @@ func (a *API) describeRepositories(ctx context.Context, c *awsapi.Call) (any, er
 		out.NextToken = encodeToken(pageToken{Op: op, After: repos[limit-1].Key.Name})
 	}
 	for i := range repos {
+		// A repository whose own policy denies the caller stays out of the
+		// listing, as it does from a named lookup and from /v2/_catalog.
+		if repos[i].Policy != "" {
+			if err := a.authRepo(ctx, c, "ecr:DescribeRepositories", repos[i].Key); err != nil {
+				if apierr.HasCode(err, apierr.AccessDenied) {
+					continue
+				}
+				return nil, err
+			}
+		}
 		out.Repositories = append(out.Repositories, a.repoShape(c, &repos[i]))
 	}
 	return out, nil

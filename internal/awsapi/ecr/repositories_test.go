@@ -232,3 +232,42 @@ func TestResourceTags(t *testing.T) {
 		})
 	}
 }
+
+// A repository whose policy explicitly denies the caller is left out of a
+// DescribeRepositories listing, as it is from a named lookup and from
+// /v2/_catalog; the others are listed as before.
+func TestDescribeRepositoriesListingHonoursRepositoryDeny(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	for _, n := range []string{"hidden", "shared", "visible"} {
+		createRepo(t, e.root, n)
+	}
+	dev, _ := e.user(account, "dev", "AmazonEC2ContainerRegistryFullAccess")
+	must[*ecrsdk.SetRepositoryPolicyOutput](t)(e.root.SetRepositoryPolicy(ctx, &ecrsdk.SetRepositoryPolicyInput{RepositoryName: aws.String("hidden"),
+		PolicyText: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":{"AWS":"arn:aws:iam::111111111111:user/dev"},"Action":"ecr:*"}]}`)}))
+	must[*ecrsdk.SetRepositoryPolicyOutput](t)(e.root.SetRepositoryPolicy(ctx, &ecrsdk.SetRepositoryPolicyInput{RepositoryName: aws.String("shared"),
+		PolicyText: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"222222222222"},"Action":"ecr:BatchGetImage"}]}`)}))
+	names := func(c *ecrsdk.Client) []string {
+		t.Helper()
+		var out []string
+		p := ecrsdk.NewDescribeRepositoriesPaginator(c, &ecrsdk.DescribeRepositoriesInput{MaxResults: aws.Int32(1)})
+		for p.HasMorePages() {
+			page, err := p.NextPage(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range page.Repositories {
+				out = append(out, aws.ToString(r.RepositoryName))
+			}
+		}
+		return out
+	}
+	if got := names(dev); !slices.Equal(got, []string{"shared", "visible"}) {
+		t.Fatalf("dev's listing = %v", got)
+	}
+	if got := names(e.root); !slices.Equal(got, []string{"hidden", "shared", "visible"}) {
+		t.Fatalf("root's listing = %v", got)
+	}
+	_, err := dev.DescribeRepositories(ctx, &ecrsdk.DescribeRepositoriesInput{RepositoryNames: []string{"hidden"}})
+	apiErr(t, err, "AccessDeniedException", "with an explicit deny in a resource-based policy")
+}
