@@ -204,3 +204,40 @@ func TestBoundaryCredentialsAfterDeleteUser(t *testing.T) {
 	w.newUser(w.rootA, "bob", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`)
 	check("after re-creating bob")
 }
+
+// AWS-managed policies are shared by every account: no account, not even
+// its root, may change them; and another account's customer-managed
+// policies cannot be attached or read.
+func TestBoundaryIAMSharedPolicies(t *testing.T) {
+	w := newWorld(t)
+	ro := "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly"
+	admin := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`
+	w.mustIAM(w.rootB, "CreatePolicy", map[string]string{"PolicyName": "b-admin", "PolicyDocument": admin})
+	bPolicy := "arn:aws:iam::" + acctB + ":policy/b-admin"
+	w.mustIAM(w.rootA, "CreateUser", map[string]string{"UserName": "u"})
+	for _, a := range []struct {
+		action string
+		params map[string]string
+	}{
+		{"CreatePolicyVersion", map[string]string{"PolicyArn": ro, "PolicyDocument": admin, "SetAsDefault": "true"}},
+		{"SetDefaultPolicyVersion", map[string]string{"PolicyArn": ro, "VersionId": "v1"}},
+		{"DeletePolicyVersion", map[string]string{"PolicyArn": ro, "VersionId": "v3"}},
+		{"DeletePolicy", map[string]string{"PolicyArn": ro}},
+		{"AttachUserPolicy", map[string]string{"UserName": "u", "PolicyArn": bPolicy}},
+		{"GetPolicy", map[string]string{"PolicyArn": bPolicy}},
+		{"GetPolicyVersion", map[string]string{"PolicyArn": bPolicy, "VersionId": "v1"}},
+		{"DeletePolicy", map[string]string{"PolicyArn": bPolicy}},
+		{"CreatePolicyVersion", map[string]string{"PolicyArn": bPolicy, "PolicyDocument": `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}]}`, "SetAsDefault": "true"}},
+	} {
+		if st, body := w.iam(w.rootA, a.action, a.params); st == 200 {
+			t.Errorf("A root %s %v: %s", a.action, a.params, body)
+		}
+	}
+	body := w.mustIAM(w.rootB, "GetPolicyVersion", map[string]string{"PolicyArn": ro, "VersionId": "v3"})
+	if !strings.Contains(body, "ecr%3AGetAuthorizationToken") && !strings.Contains(body, "ecr:GetAuthorizationToken") || strings.Contains(body, "%22%2A%22%2C%22Resource") {
+		t.Errorf("AWS-managed policy changed: %s", body)
+	}
+	if body := w.mustIAM(w.rootB, "ListPolicyVersions", map[string]string{"PolicyArn": bPolicy}); strings.Contains(body, "v2") {
+		t.Errorf("B's policy got a version from A: %s", body)
+	}
+}
