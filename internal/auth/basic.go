@@ -98,7 +98,9 @@ func (a *Authenticator) cached(user, password, region string) (*Principal, bool)
 	a.mu.RLock()
 	e := a.basic[password]
 	a.mu.RUnlock()
-	if e == nil || e.user != user || e.gen != a.store.Generation() || e.region != region {
+	// Only tokens are bound to a region; keys and sessions work at every
+	// regional host, so their entries (region "") match any region.
+	if e == nil || e.user != user || e.gen != a.store.Generation() || (e.region != "" && e.region != region) {
 		return nil, false
 	}
 	if !e.expires.IsZero() && !a.now().Before(e.expires) {
