@@ -73,6 +73,14 @@ const (
 	UnsupportedUpstreamRegistry  Code = "UnsupportedUpstreamRegistry"
 	SecretNotFound               Code = "SecretNotFound"
 	ValidationException          Code = "ValidationException" // JSON-1.1 generic validation (SSM, ECR model-level)
+	TemplateAlreadyExists        Code = "TemplateAlreadyExists"
+	TemplateNotFound             Code = "TemplateNotFound"
+	ScanNotFound                 Code = "ScanNotFound"
+	ImageArchived                Code = "ImageArchived"
+	SigningConfigNotFound        Code = "SigningConfigNotFound"
+	ExclusionAlreadyExists       Code = "ExclusionAlreadyExists"
+	ExclusionNotFound            Code = "ExclusionNotFound"
+	StorageClassNotSupported     Code = "StorageClassNotSupported" // ECR: ImageStorageClassUpdateNotSupportedException
 
 	// IAM / STS (Query).
 	NoSuchEntity            Code = "NoSuchEntity"
@@ -190,6 +198,14 @@ var table = []row{
 	{UnsupportedUpstreamRegistry, "", 0, "UnsupportedUpstreamRegistryException", s400, "", 0},
 	{SecretNotFound, "", 0, "SecretNotFoundException", s400, "", 0},
 	{ValidationException, "", 0, "ValidationException", s400, "ValidationError", s400},
+	{TemplateAlreadyExists, "", 0, "TemplateAlreadyExistsException", s400, "", 0},
+	{TemplateNotFound, "", 0, "TemplateNotFoundException", s400, "", 0},
+	{ScanNotFound, "", 0, "ScanNotFoundException", s400, "", 0},
+	{ImageArchived, "", 0, "ImageArchivedException", s400, "", 0},
+	{SigningConfigNotFound, "", 0, "SigningConfigurationNotFoundException", s400, "", 0},
+	{ExclusionAlreadyExists, "", 0, "ExclusionAlreadyExistsException", s400, "", 0},
+	{ExclusionNotFound, "", 0, "ExclusionNotFoundException", s400, "", 0},
+	{StorageClassNotSupported, "", 0, "ImageStorageClassUpdateNotSupportedException", s400, "", 0},
 
 	{NoSuchEntity, "", 0, "", 0, "NoSuchEntity", s404},
 	{EntityAlreadyExists, "", 0, "", 0, "EntityAlreadyExists", s409},
