@@ -242,16 +242,18 @@ func (a *API) listImages(ctx context.Context, c *awsapi.Call) (any, error) {
 }
 
 type imageDetail struct {
-	RegistryID             string             `json:"registryId"`
-	RepositoryName         string             `json:"repositoryName"`
-	ImageDigest            string             `json:"imageDigest"`
-	ImageTags              []string           `json:"imageTags,omitempty"`
-	ImageSizeInBytes       int64              `json:"imageSizeInBytes"`
-	ImagePushedAt          protocol.EpochTime `json:"imagePushedAt"`
-	ImageManifestMediaType string             `json:"imageManifestMediaType,omitempty"`
-	ArtifactMediaType      string             `json:"artifactMediaType,omitempty"`
-	SubjectManifestDigest  string             `json:"subjectManifestDigest,omitempty"`
-	ImageStatus            string             `json:"imageStatus,omitempty"`
+	RegistryID             string              `json:"registryId"`
+	RepositoryName         string              `json:"repositoryName"`
+	ImageDigest            string              `json:"imageDigest"`
+	ImageTags              []string            `json:"imageTags,omitempty"`
+	ImageSizeInBytes       int64               `json:"imageSizeInBytes"`
+	ImagePushedAt          protocol.EpochTime  `json:"imagePushedAt"`
+	ImageManifestMediaType string              `json:"imageManifestMediaType,omitempty"`
+	ArtifactMediaType      string              `json:"artifactMediaType,omitempty"`
+	SubjectManifestDigest  string              `json:"subjectManifestDigest,omitempty"`
+	ImageStatus            string              `json:"imageStatus,omitempty"`
+	LastArchivedAt         *protocol.EpochTime `json:"lastArchivedAt,omitempty"`
+	LastActivatedAt        *protocol.EpochTime `json:"lastActivatedAt,omitempty"`
 }
 
 // imageSize is ECR's imageSizeInBytes: the compressed layer sizes listed in
@@ -307,8 +309,13 @@ func (a *API) detail(ctx context.Context, k storage.RepoKey, m *storage.Manifest
 		RegistryID: k.Account, RepositoryName: k.Name, ImageDigest: string(m.Digest), ImageTags: m.Tags,
 		ImageSizeInBytes: size, ImagePushedAt: protocol.EpochTime(m.PushedAt),
 		ImageManifestMediaType: m.MediaType, ArtifactMediaType: m.ArtifactType,
-		SubjectManifestDigest: string(m.Subject), ImageStatus: "ACTIVE",
+		SubjectManifestDigest: string(m.Subject),
 	}
+	st, err := a.imageState(ctx, k, m.Digest, m.PushedAt)
+	if err != nil {
+		return imageDetail{}, err
+	}
+	d.ImageStatus, d.LastArchivedAt, d.LastActivatedAt = st.Status, st.ArchivedAt, st.ActivatedAt
 	return d, nil
 }
 

@@ -1,0 +1,41 @@
+package ecr
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+
+	"github.com/berth-dev/berth/internal/ecrhost"
+	"github.com/berth-dev/berth/internal/storage"
+)
+
+// Document kinds of the registry-level settings added with the 2025 model.
+const (
+	kindTemplate       = "repository-creation-template"
+	kindAccountSetting = "account-setting"
+	kindScanningConfig = "registry-scanning"
+	kindSigningConfig  = "signing"
+	kindPullExclusion  = "pull-time-update-exclusion"
+	kindImageState     = "image-storage-class"
+)
+
+// getJSON loads the document kind/id of reg into v; found is false (and v
+// untouched) when there is none.
+func (a *API) getJSON(ctx context.Context, reg ecrhost.Registry, kind, id string, v any) (found bool, err error) {
+	b, err := a.store.GetDoc(ctx, reg.Account, reg.Region, kind, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return true, json.Unmarshal(b, v)
+}
+
+func (a *API) putJSON(ctx context.Context, reg ecrhost.Registry, kind, id string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return a.store.PutDoc(ctx, reg.Account, reg.Region, kind, id, b)
+}
