@@ -334,62 +334,6 @@ func (a *API) putImageScanningConfiguration(ctx context.Context, c *awsapi.Call)
 	}{k.Account, k.Name, scanningConfiguration{ScanOnPush: r.ScanOnPush}}, nil
 }
 
-// batchGetRepositoryScanningConfiguration reports the basic-scanning
-// setting berth stores (scan on push or manual); berth runs no scanner.
-func (a *API) batchGetRepositoryScanningConfiguration(ctx context.Context, c *awsapi.Call) (any, error) {
-	var in struct {
-		RepositoryNames []string `json:"repositoryNames"`
-	}
-	if err := c.DecodeJSON(&in); err != nil {
-		return nil, err
-	}
-	if in.RepositoryNames == nil {
-		return nil, missing("repositoryNames")
-	}
-	if err := checkListLen("repositoryNames", len(in.RepositoryNames), 1, 25); err != nil {
-		return nil, err
-	}
-	type config struct {
-		RepositoryARN      string   `json:"repositoryArn"`
-		RepositoryName     string   `json:"repositoryName"`
-		ScanOnPush         bool     `json:"scanOnPush"`
-		ScanFrequency      string   `json:"scanFrequency"`
-		AppliedScanFilters []string `json:"appliedScanFilters"`
-	}
-	type failure struct {
-		RepositoryName string `json:"repositoryName"`
-		FailureCode    string `json:"failureCode"`
-		FailureReason  string `json:"failureReason"`
-	}
-	out := struct {
-		ScanningConfigurations []config  `json:"scanningConfigurations"`
-		Failures               []failure `json:"failures"`
-	}{[]config{}, []failure{}}
-	for _, name := range in.RepositoryNames {
-		k, err := a.repoKey(c, "", name)
-		if err != nil {
-			return nil, err
-		}
-		r, err := a.repo(ctx, c, "ecr:BatchGetRepositoryScanningConfiguration", k)
-		if apierr.HasCode(err, apierr.NameUnknown) {
-			out.Failures = append(out.Failures, failure{name, "REPOSITORY_NOT_FOUND", "REPOSITORY_NOT_FOUND"})
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		freq := "MANUAL"
-		if r.ScanOnPush {
-			freq = "SCAN_ON_PUSH"
-		}
-		out.ScanningConfigurations = append(out.ScanningConfigurations, config{
-			RepositoryARN: arn.Repository(k.Region, k.Account, k.Name), RepositoryName: name,
-			ScanOnPush: r.ScanOnPush, ScanFrequency: freq, AppliedScanFilters: []string{},
-		})
-	}
-	return out, nil
-}
-
 // ---- resource tags ------------------------------------------------------------
 
 type tag struct {
