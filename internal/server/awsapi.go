@@ -98,6 +98,23 @@ func (c secretChecker) SecretExists(ctx context.Context, account, region, secret
 	return sec.DeletionAt.IsZero(), nil
 }
 
+// SecretString returns the current string value of the secret, for
+// ValidatePullThroughCacheRule; a missing secret, one scheduled for
+// deletion or a binary-only one is ok == false.
+func (c secretChecker) SecretString(ctx context.Context, account, region, secretARN string) (string, bool, error) {
+	v, err := c.s.GetValue(ctx, secrets.Scope{Account: account, Region: region}, secretARN, "", "")
+	if apierr.HasCode(err, apierr.ResourceNotFound) || apierr.HasCode(err, apierr.InvalidRequest) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, err
+	}
+	if v.String == nil {
+		return "", false, nil
+	}
+	return *v.String, true, nil
+}
+
 // presignKey derives the layer-link signing key from the master-key-derived
 // token MAC key, so links survive restarts without another key file.
 func presignKey(tokenMAC []byte) []byte {

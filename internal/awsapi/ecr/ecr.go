@@ -15,6 +15,7 @@ import (
 	"net"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/berth-dev/berth/internal/auth"
@@ -53,9 +54,12 @@ type PrincipalResolver interface {
 
 // SecretChecker reports whether a Secrets Manager secret exists in
 // account+region; pull-through cache rules check their credentialArn with
-// it. Optional: without one, rules are stored unchecked.
+// it, and ValidatePullThroughCacheRule reads its current string value
+// (ok false: no such secret, or scheduled for deletion, or binary only).
+// Optional: without one, rules are stored unchecked and cannot be validated.
 type SecretChecker interface {
 	SecretExists(ctx context.Context, account, region, secretARN string) (bool, error)
+	SecretString(ctx context.Context, account, region, secretARN string) (value string, ok bool, err error)
 }
 
 // Deps are the collaborators of the ECR API.
@@ -91,11 +95,14 @@ type API struct {
 	now     func() time.Time
 	log     *slog.Logger
 	re      patterns
+	// stateMu serialises read-modify-write of per-image storage-class
+	// records and of the list-valued registry documents.
+	stateMu sync.Mutex
 }
 
 // patterns are the model's regular expressions, compiled once per API.
 type patterns struct {
-	repoName, layerDigest, ptcPrefix, credentialARN, repoFilter, mutFilter, region, uploadID *regexp.Regexp
+	repoName, layerDigest, ptcPrefix, credentialARN, repoFilter, mutFilter, region, uploadID, kmsKey, scanFilter, signingFilter, signingProfile, principalARN *regexp.Regexp
 }
 
 func compilePatterns() (patterns, error) {
@@ -113,6 +120,11 @@ func compilePatterns() (patterns, error) {
 		{&p.mutFilter, patMutFilter},
 		{&p.region, `^` + patRegion + `$`},
 		{&p.uploadID, `^` + patUploadID + `$`},
+		{&p.kmsKey, `^(?:` + patKMSKey + `)$`},
+		{&p.scanFilter, patScanFilter},
+		{&p.signingFilter, patSigningFilter},
+		{&p.signingProfile, patSigningProfile},
+		{&p.principalARN, patPrincipalARN},
 	} {
 		if *x.dst, err = regexp.Compile(x.src); err != nil {
 			return p, err
@@ -204,6 +216,26 @@ func (a *API) handlers() map[string]awsapi.Handler {
 		"TagResource":                             a.tagResource,
 		"UntagResource":                           a.untagResource,
 		"ListTagsForResource":                     a.listTagsForResource,
+		"ListImageReferrers":                      a.listImageReferrers,
+		"CreateRepositoryCreationTemplate":        a.createRepositoryCreationTemplate,
+		"DescribeRepositoryCreationTemplates":     a.describeRepositoryCreationTemplates,
+		"UpdateRepositoryCreationTemplate":        a.updateRepositoryCreationTemplate,
+		"DeleteRepositoryCreationTemplate":        a.deleteRepositoryCreationTemplate,
+		"GetAccountSetting":                       a.getAccountSetting,
+		"PutAccountSetting":                       a.putAccountSetting,
+		"GetRegistryScanningConfiguration":        a.getRegistryScanningConfiguration,
+		"PutRegistryScanningConfiguration":        a.putRegistryScanningConfiguration,
+		"DescribeImageScanFindings":               a.describeImageScanFindings,
+		"StartImageScan":                          a.startImageScan,
+		"GetSigningConfiguration":                 a.getSigningConfiguration,
+		"PutSigningConfiguration":                 a.putSigningConfiguration,
+		"DeleteSigningConfiguration":              a.deleteSigningConfiguration,
+		"DescribeImageSigningStatus":              a.describeImageSigningStatus,
+		"RegisterPullTimeUpdateExclusion":         a.registerPullTimeUpdateExclusion,
+		"DeregisterPullTimeUpdateExclusion":       a.deregisterPullTimeUpdateExclusion,
+		"ListPullTimeUpdateExclusions":            a.listPullTimeUpdateExclusions,
+		"ValidatePullThroughCacheRule":            a.validatePullThroughCacheRule,
+		"UpdateImageStorageClass":                 a.updateImageStorageClass,
 	}
 }
 
