@@ -59,8 +59,10 @@ type BlobStore interface {
 }
 
 // UploadStore keeps resumable upload sessions. Upload data and the running
-// hash state are durable after every successful Append so that an upload
-// resumes after a restart without re-reading earlier chunks.
+// hash state survive a restart of the process after every successful Append,
+// so an upload resumes without re-reading earlier chunks. Durability against
+// power loss is only promised at Commit; after one, Resume reports the size
+// that really survived and the client continues from there.
 type UploadStore interface {
 	// Create starts an empty upload with the given id (a random UUID chosen by the caller).
 	Create(ctx context.Context, id string) (Upload, error)
@@ -76,15 +78,15 @@ type UploadStore interface {
 // caller serialises requests for one upload id.
 type Upload interface {
 	ID() string
-	// Size is the number of bytes durably received so far.
+	// Size is the number of bytes received so far (after Resume: that survived).
 	Size() int64
 	// Append streams r to the end of the upload, hashing as it goes, then
-	// makes the data and hash state durable. On error the upload is left at
+	// records the new size and hash state. On error the upload is left at
 	// its previous size (partial data is truncated away).
 	Append(ctx context.Context, r io.Reader) (int64, error)
 	// Commit verifies that the content hashes to expected (sha256 or sha512)
-	// and that the size matches when size >= 0, then moves it into the blob
-	// store atomically. Digest mismatch returns an apierr DigestInvalid error
+	// and that the size matches when size >= 0, makes it durable, then moves
+	// it into the blob store atomically. Digest mismatch returns an apierr DigestInvalid error
 	// and leaves the upload intact; SizeInvalid likewise.
 	Commit(ctx context.Context, expected digest.Digest, size int64) (Descriptor, error)
 	// Close releases resources without deleting anything.
