@@ -244,22 +244,7 @@ func TestIAMShapesAgainstMoto(t *testing.T) {
 	b := StartBerth(t, WithArgs("--account-id", iamTestAccount))
 	env := append(awsEnv("testing", "testing", ""),
 		"BERTH_ENDPOINT="+b.URL(), "BERTH_KEY="+RootAccessKeyID, "BERTH_SECRET="+RootSecretAccessKey, "MOTO_ENDPOINT="+moto)
-	out := mustRun(t, Cmd{Name: python, Args: []string{iamTestdata(t, "iam_moto_shapes.py")}, Env: env})
-	var diffs []struct {
-		Op, Path    string
-		Berth, Moto any
-	}
-	if err := json.Unmarshal([]byte(out), &diffs); err != nil {
-		t.Fatalf("shape script output: %v\n%s", err, out)
-	}
-	for _, d := range diffs {
-		k := d.Op + " " + d.Path
-		if why, ok := knownMotoDiffs[k]; ok {
-			t.Logf("known difference %s (berth %v, moto %v): %s", k, d.Berth, d.Moto, why)
-			continue
-		}
-		t.Errorf("unexpected shape difference %s: berth %v, moto %v", k, d.Berth, d.Moto)
-	}
+	compareShapesWithMoto(t, python, "iam_moto_shapes.py", env, knownMotoDiffs)
 }
 
 func iamTestdata(t *testing.T, name string) string {

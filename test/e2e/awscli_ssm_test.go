@@ -4,7 +4,6 @@ package e2e
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -195,20 +194,5 @@ func TestSSMShapesAgainstMoto(t *testing.T) {
 	b := StartBerth(t)
 	env := append(awsEnv("testing", "testing", ""),
 		"BERTH_ENDPOINT="+b.URL(), "BERTH_KEY="+RootAccessKeyID, "BERTH_SECRET="+RootSecretAccessKey, "MOTO_ENDPOINT="+moto)
-	out := mustRun(t, Cmd{Name: python, Args: []string{iamTestdata(t, "ssm_moto_shapes.py")}, Env: env})
-	var diffs []struct {
-		Op, Path    string
-		Berth, Moto any
-	}
-	if err := json.Unmarshal([]byte(out), &diffs); err != nil {
-		t.Fatalf("shape script output: %v\n%s", err, out)
-	}
-	for _, d := range diffs {
-		k := d.Op + " " + d.Path
-		if why, ok := knownSSMMotoDiffs[k]; ok {
-			t.Logf("known difference %s (berth %v, moto %v): %s", k, d.Berth, d.Moto, why)
-			continue
-		}
-		t.Errorf("unexpected shape difference %s: berth %v, moto %v", k, d.Berth, d.Moto)
-	}
+	compareShapesWithMoto(t, python, "ssm_moto_shapes.py", env, knownSSMMotoDiffs)
 }

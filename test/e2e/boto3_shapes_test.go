@@ -53,7 +53,17 @@ func TestECRShapesAgainstMoto(t *testing.T) {
 	b := StartBerth(t, WithArgs("--account-id", ecrTestAccount, "--region", "us-east-1"))
 	env := append(ecrCLIEnv("testing", "testing"),
 		"BERTH_ENDPOINT="+b.URL(), "BERTH_KEY="+RootAccessKeyID, "BERTH_SECRET="+RootSecretAccessKey, "MOTO_ENDPOINT="+moto)
-	out := mustRun(t, Cmd{Name: python, Args: []string{iamTestdata(t, "ecr_moto_shapes.py")}, Env: env})
+	compareShapesWithMoto(t, python, "ecr_moto_shapes.py", env, knownECRMotoDiffs)
+}
+
+// compareShapesWithMoto runs testdata/<script> (a shapecmp.py client) and
+// fails on every shape difference between berth and moto_server that known
+// does not explain.
+func compareShapesWithMoto(t *testing.T, python, script string, env []string, known map[string]string) {
+	t.Helper()
+	// Keeps shapecmp's bytecode cache out of testdata.
+	env = append(env, "PYTHONDONTWRITEBYTECODE=1")
+	out := mustRun(t, Cmd{Name: python, Args: []string{iamTestdata(t, script)}, Env: env})
 	var diffs []struct {
 		Op, Path    string
 		Berth, Moto any
@@ -63,7 +73,7 @@ func TestECRShapesAgainstMoto(t *testing.T) {
 	}
 	for _, d := range diffs {
 		k := d.Op + " " + d.Path
-		if why, ok := knownECRMotoDiffs[k]; ok {
+		if why, ok := known[k]; ok {
 			t.Logf("known difference %s (berth %v, moto %v): %s", k, d.Berth, d.Moto, why)
 			continue
 		}

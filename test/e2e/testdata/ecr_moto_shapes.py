@@ -1,21 +1,12 @@
-"""Compare ECR response shapes of berth and moto_server.
-
-Runs the same boto3 ECR calls against both endpoints (BERTH_ENDPOINT with
-BERTH_KEY/BERTH_SECRET, MOTO_ENDPOINT with any credentials) and prints a JSON
-list of differences in response keys and value types:
-  {"op": ..., "path": ..., "berth": <type or null>, "moto": <type or null>}
-A call that fails on one side (or fails differently) is reported with path
-"<call>" and the two error codes.
-"""
-import datetime
+"""Compare ECR response shapes of berth and moto_server (see shapecmp.py)."""
 import hashlib
 import json
 import os
-import sys
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError
+
+import shapecmp
 
 REGION = os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
 REPO = "shape/app"
@@ -41,16 +32,7 @@ def run(endpoint, key, secret):
     ecr = boto3.client("ecr", endpoint_url=endpoint, region_name=REGION, aws_access_key_id=key, aws_secret_access_key=secret,
                        config=Config(retries={"total_max_attempts": 1}))
     out = {}
-
-    def call(name, fn, **kw):
-        try:
-            resp = fn(**kw)
-            resp.pop("ResponseMetadata", None)
-            out[name] = resp
-            return resp
-        except ClientError as e:
-            out[name] = {"__error__": e.response["Error"]["Code"]}
-            return None
+    call = shapecmp.recorder(out)
 
     call("GetAuthorizationToken", ecr.get_authorization_token)
     repo = call("CreateRepository", ecr.create_repository, repositoryName=REPO, tags=[{"Key": "team", "Value": "a"}],
@@ -126,55 +108,5 @@ def run(endpoint, key, secret):
     return out
 
 
-def typename(v):
-    if isinstance(v, bool):
-        return "bool"
-    if isinstance(v, int):
-        return "int"
-    if isinstance(v, float):
-        return "float"
-    if isinstance(v, str):
-        return "str"
-    if isinstance(v, datetime.datetime):
-        return "datetime"
-    if isinstance(v, dict):
-        return "dict"
-    if isinstance(v, list):
-        return "list"
-    return type(v).__name__
-
-
-def diff(op, path, a, b, out):
-    ta, tb = typename(a), typename(b)
-    if ta != tb:
-        out.append({"op": op, "path": path or "<root>", "berth": ta, "moto": tb})
-        return
-    if ta == "dict":
-        for k in sorted(set(a) | set(b)):
-            if k not in a:
-                out.append({"op": op, "path": path + "." + k, "berth": None, "moto": typename(b[k])})
-            elif k not in b:
-                out.append({"op": op, "path": path + "." + k, "berth": typename(a[k]), "moto": None})
-            else:
-                diff(op, path + "." + k, a[k], b[k], out)
-    elif ta == "list" and a and b:
-        diff(op, path + "[]", a[0], b[0], out)
-
-
-def main():
-    berth = run(os.environ["BERTH_ENDPOINT"], os.environ["BERTH_KEY"], os.environ["BERTH_SECRET"])
-    moto = run(os.environ["MOTO_ENDPOINT"], "testing", "testing")
-    out = []
-    for op in berth:
-        a, b = berth[op], moto.get(op, {"__error__": "not called"})
-        if "__error__" in a or "__error__" in b:
-            ea, eb = a.get("__error__"), b.get("__error__")
-            if ea != eb:
-                out.append({"op": op, "path": "<call>", "berth": ea, "moto": eb})
-            continue
-        diff(op, "", a, b, out)
-    json.dump(out, sys.stdout, indent=1)
-
-
 if __name__ == "__main__":
-    main()
+    shapecmp.main(run)
