@@ -20,17 +20,7 @@ func (a *API) validatePullThroughCacheRule(ctx context.Context, c *awsapi.Call) 
 	if err := c.DecodeJSON(&in); err != nil {
 		return nil, err
 	}
-	reg, err := a.registry(c, in.RegistryID)
-	if err != nil {
-		return nil, err
-	}
-	if err := a.checkPTCPrefix("ecrRepositoryPrefix", in.ECRRepositoryPrefix); err != nil {
-		return nil, err
-	}
-	if err := a.authRegistryOf(ctx, c, "ecr:ValidatePullThroughCacheRule", reg); err != nil {
-		return nil, err
-	}
-	r, err := a.loadRule(ctx, reg, in.ECRRepositoryPrefix)
+	_, r, err := a.authorizedRule(ctx, c, "ecr:ValidatePullThroughCacheRule", in.RegistryID, in.ECRRepositoryPrefix)
 	if err != nil {
 		return nil, err
 	}

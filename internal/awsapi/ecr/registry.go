@@ -457,6 +457,27 @@ func (a *API) createPullThroughCacheRule(ctx context.Context, c *awsapi.Call) (a
 	return rule, nil
 }
 
+// authorizedRule is the common start of the operations on one existing
+// rule: the registry registryId names, the prefix checked, the action
+// authorized there, and the rule stored under the prefix.
+func (a *API) authorizedRule(ctx context.Context, c *awsapi.Call, action, registryID, prefix string) (ecrhost.Registry, *ptcRule, error) {
+	reg, err := a.registry(c, registryID)
+	if err != nil {
+		return ecrhost.Registry{}, nil, err
+	}
+	if err := a.checkPTCPrefix("ecrRepositoryPrefix", prefix); err != nil {
+		return ecrhost.Registry{}, nil, err
+	}
+	if err := a.authRegistryOf(ctx, c, action, reg); err != nil {
+		return ecrhost.Registry{}, nil, err
+	}
+	r, err := a.loadRule(ctx, reg, prefix)
+	if err != nil {
+		return ecrhost.Registry{}, nil, err
+	}
+	return reg, r, nil
+}
+
 func (a *API) loadRule(ctx context.Context, reg ecrhost.Registry, prefix string) (*ptcRule, error) {
 	b, err := a.store.GetDoc(ctx, reg.Account, reg.Region, kindPTCRule, prefix)
 	if errors.Is(err, storage.ErrNotFound) {
@@ -547,17 +568,7 @@ func (a *API) deletePullThroughCacheRule(ctx context.Context, c *awsapi.Call) (a
 	if err := c.DecodeJSON(&in); err != nil {
 		return nil, err
 	}
-	reg, err := a.registry(c, in.RegistryID)
-	if err != nil {
-		return nil, err
-	}
-	if err := a.checkPTCPrefix("ecrRepositoryPrefix", in.ECRRepositoryPrefix); err != nil {
-		return nil, err
-	}
-	if err := a.authRegistryOf(ctx, c, "ecr:DeletePullThroughCacheRule", reg); err != nil {
-		return nil, err
-	}
-	r, err := a.loadRule(ctx, reg, in.ECRRepositoryPrefix)
+	reg, r, err := a.authorizedRule(ctx, c, "ecr:DeletePullThroughCacheRule", in.RegistryID, in.ECRRepositoryPrefix)
 	if err != nil {
 		return nil, err
 	}
@@ -580,17 +591,7 @@ func (a *API) updatePullThroughCacheRule(ctx context.Context, c *awsapi.Call) (a
 	if err := c.DecodeJSON(&in); err != nil {
 		return nil, err
 	}
-	reg, err := a.registry(c, in.RegistryID)
-	if err != nil {
-		return nil, err
-	}
-	if err := a.checkPTCPrefix("ecrRepositoryPrefix", in.ECRRepositoryPrefix); err != nil {
-		return nil, err
-	}
-	if err := a.authRegistryOf(ctx, c, "ecr:UpdatePullThroughCacheRule", reg); err != nil {
-		return nil, err
-	}
-	r, err := a.loadRule(ctx, reg, in.ECRRepositoryPrefix)
+	reg, r, err := a.authorizedRule(ctx, c, "ecr:UpdatePullThroughCacheRule", in.RegistryID, in.ECRRepositoryPrefix)
 	if err != nil {
 		return nil, err
 	}
