@@ -39,3 +39,22 @@ func (a *API) putJSON(ctx context.Context, reg ecrhost.Registry, kind, id string
 	}
 	return a.store.PutDoc(ctx, reg.Account, reg.Region, kind, id, b)
 }
+
+// docPage returns the page of kind's documents that nextToken (issued by op)
+// points at, at most limit of them, and the token of the page after it (nil
+// on the last page).
+func (a *API) docPage(ctx context.Context, reg ecrhost.Registry, kind, op, nextToken string, limit int) ([]Doc, *string, error) {
+	tok, err := decodeToken(nextToken, op)
+	if err != nil {
+		return nil, nil, err
+	}
+	docs, err := a.store.ListDocs(ctx, reg.Account, reg.Region, kind, tok.After, limit+1)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(docs) <= limit {
+		return docs, nil, nil
+	}
+	docs = docs[:limit]
+	return docs, encodeToken(pageToken{Op: op, After: docs[limit-1].ID}), nil
+}

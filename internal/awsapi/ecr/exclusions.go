@@ -120,22 +120,14 @@ func (a *API) listPullTimeUpdateExclusions(ctx context.Context, c *awsapi.Call) 
 		return nil, err
 	}
 	op := "ListPullTimeUpdateExclusions\x00" + reg.Account
-	tok, err := decodeToken(in.NextToken, op)
-	if err != nil {
-		return nil, err
-	}
-	docs, err := a.store.ListDocs(ctx, reg.Account, reg.Region, kindPullExclusion, tok.After, limit+1)
+	docs, next, err := a.docPage(ctx, reg, kindPullExclusion, op, in.NextToken, limit)
 	if err != nil {
 		return nil, err
 	}
 	out := struct {
 		Exclusions []string `json:"pullTimeUpdateExclusions"`
 		NextToken  *string  `json:"nextToken,omitempty"`
-	}{Exclusions: []string{}}
-	if len(docs) > limit {
-		docs = docs[:limit]
-		out.NextToken = encodeToken(pageToken{Op: op, After: docs[limit-1].ID})
-	}
+	}{Exclusions: []string{}, NextToken: next}
 	for _, d := range docs {
 		out.Exclusions = append(out.Exclusions, d.ID)
 	}

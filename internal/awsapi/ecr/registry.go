@@ -538,18 +538,11 @@ func (a *API) describePullThroughCacheRules(ctx context.Context, c *awsapi.Call)
 		return nil, err
 	}
 	op := "DescribePullThroughCacheRules\x00" + reg.Account
-	tok, err := decodeToken(in.NextToken, op)
+	docs, next, err := a.docPage(ctx, reg, kindPTCRule, op, in.NextToken, limit)
 	if err != nil {
 		return nil, err
 	}
-	docs, err := a.store.ListDocs(ctx, reg.Account, reg.Region, kindPTCRule, tok.After, limit+1)
-	if err != nil {
-		return nil, err
-	}
-	if len(docs) > limit {
-		docs = docs[:limit]
-		out.NextToken = encodeToken(pageToken{Op: op, After: docs[limit-1].ID})
-	}
+	out.NextToken = next
 	for _, d := range docs {
 		var r ptcRule
 		if err := json.Unmarshal(d.Body, &r); err != nil {

@@ -304,18 +304,11 @@ func (a *API) describeRepositoryCreationTemplates(ctx context.Context, c *awsapi
 		return nil, err
 	}
 	op := "DescribeRepositoryCreationTemplates\x00" + reg.Account
-	tok, err := decodeToken(in.NextToken, op)
+	docs, next, err := a.docPage(ctx, reg, kindTemplate, op, in.NextToken, limit)
 	if err != nil {
 		return nil, err
 	}
-	docs, err := a.store.ListDocs(ctx, reg.Account, reg.Region, kindTemplate, tok.After, limit+1)
-	if err != nil {
-		return nil, err
-	}
-	if len(docs) > limit {
-		docs = docs[:limit]
-		out.NextToken = encodeToken(pageToken{Op: op, After: docs[limit-1].ID})
-	}
+	out.NextToken = next
 	for _, d := range docs {
 		var t creationTemplate
 		if err := json.Unmarshal(d.Body, &t); err != nil {
