@@ -479,16 +479,13 @@ func (a *API) authorizedRule(ctx context.Context, c *awsapi.Call, action, regist
 }
 
 func (a *API) loadRule(ctx context.Context, reg ecrhost.Registry, prefix string) (*ptcRule, error) {
-	b, err := a.store.GetDoc(ctx, reg.Account, reg.Region, kindPTCRule, prefix)
-	if errors.Is(err, storage.ErrNotFound) {
-		return nil, ptcNotFound(prefix, reg)
-	}
+	var r ptcRule
+	found, err := a.getJSON(ctx, reg, kindPTCRule, prefix, &r)
 	if err != nil {
 		return nil, err
 	}
-	var r ptcRule
-	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, err
+	if !found {
+		return nil, ptcNotFound(prefix, reg)
 	}
 	return &r, nil
 }
@@ -606,11 +603,7 @@ func (a *API) updatePullThroughCacheRule(ctx context.Context, c *awsapi.Call) (a
 	}
 	now := protocol.EpochTime(a.now().UTC())
 	r.UpdatedAt = &now
-	b, err := json.Marshal(r)
-	if err != nil {
-		return nil, err
-	}
-	if err := a.store.PutDoc(ctx, reg.Account, reg.Region, kindPTCRule, r.ECRRepositoryPrefix, b); err != nil {
+	if err := a.putJSON(ctx, reg, kindPTCRule, r.ECRRepositoryPrefix, r); err != nil {
 		return nil, err
 	}
 	return struct {
