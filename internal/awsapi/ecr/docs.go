@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 
+	"github.com/berth-dev/berth/internal/apierr"
 	"github.com/berth-dev/berth/internal/ecrhost"
 	"github.com/berth-dev/berth/internal/storage"
 )
@@ -38,6 +39,29 @@ func (a *API) putJSON(ctx context.Context, reg ecrhost.Registry, kind, id string
 		return err
 	}
 	return a.store.PutDoc(ctx, reg.Account, reg.Region, kind, id, b)
+}
+
+// createJSON is putJSON that fails with storage.ErrAlreadyExists instead of
+// replacing.
+func (a *API) createJSON(ctx context.Context, reg ecrhost.Registry, kind, id string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return a.store.CreateDoc(ctx, reg.Account, reg.Region, kind, id, b)
+}
+
+// checkDocLimit fails with LimitExceeded when reg already holds limit
+// documents of kind; what names them in the message.
+func (a *API) checkDocLimit(ctx context.Context, reg ecrhost.Registry, kind string, limit int, what string) error {
+	have, err := a.store.ListDocs(ctx, reg.Account, reg.Region, kind, "", limit+1)
+	if err != nil {
+		return err
+	}
+	if len(have) >= limit {
+		return apierr.New(apierr.LimitExceeded, "The registry already has the maximum of %d %s", limit, what)
+	}
+	return nil
 }
 
 // docPage returns the page of kind's documents that nextToken (issued by op)

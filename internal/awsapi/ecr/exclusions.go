@@ -2,7 +2,6 @@ package ecr
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 
 	"github.com/berth-dev/berth/internal/apierr"
@@ -60,19 +59,11 @@ func (a *API) registerPullTimeUpdateExclusion(ctx context.Context, c *awsapi.Cal
 	}
 	a.stateMu.Lock()
 	defer a.stateMu.Unlock()
-	have, err := a.store.ListDocs(ctx, reg.Account, reg.Region, kindPullExclusion, "", maxPullExclusion+1)
-	if err != nil {
+	if err := a.checkDocLimit(ctx, reg, kindPullExclusion, maxPullExclusion, "pull time update exclusions"); err != nil {
 		return nil, err
-	}
-	if len(have) >= maxPullExclusion {
-		return nil, apierr.New(apierr.LimitExceeded, "The registry already has the maximum of %d pull time update exclusions", maxPullExclusion)
 	}
 	ex := pullExclusion{PrincipalARN: p, CreatedAt: protocol.EpochTime(a.now().UTC())}
-	b, err := json.Marshal(ex)
-	if err != nil {
-		return nil, err
-	}
-	err = a.store.CreateDoc(ctx, reg.Account, reg.Region, kindPullExclusion, p, b)
+	err = a.createJSON(ctx, reg, kindPullExclusion, p, ex)
 	if errors.Is(err, storage.ErrAlreadyExists) {
 		return nil, apierr.New(apierr.ExclusionAlreadyExists, "The pull time update exclusion for principal '%s' already exists in the registry with id '%s'", p, reg.Account)
 	}

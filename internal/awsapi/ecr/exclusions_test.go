@@ -57,3 +57,21 @@ func TestPullTimeUpdateExclusions(t *testing.T) {
 		t.Fatalf("left %+v", left)
 	}
 }
+
+// TestPullTimeUpdateExclusionLimit pins the bound shared by the stored
+// registry documents (checkDocLimit) and its message.
+func TestPullTimeUpdateExclusionLimit(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	register := func(i int) error {
+		_, err := e.root.RegisterPullTimeUpdateExclusion(ctx, &ecrsdk.RegisterPullTimeUpdateExclusionInput{
+			PrincipalArn: aws.String(fmt.Sprintf("arn:aws:iam::111111111111:role/r-%03d", i))})
+		return err
+	}
+	for i := range 100 {
+		if err := register(i); err != nil {
+			t.Fatalf("exclusion %d: %v", i, err)
+		}
+	}
+	apiErr(t, register(100), "LimitExceededException", "The registry already has the maximum of 100 pull time update exclusions")
+}

@@ -427,12 +427,8 @@ func (a *API) createPullThroughCacheRule(ctx context.Context, c *awsapi.Call) (a
 			return nil, err
 		}
 	}
-	existing, err := a.store.ListDocs(ctx, reg.Account, reg.Region, kindPTCRule, "", maxPTCRules+1)
-	if err != nil {
+	if err := a.checkDocLimit(ctx, reg, kindPTCRule, maxPTCRules, "pull through cache rules"); err != nil {
 		return nil, err
-	}
-	if len(existing) >= maxPTCRules {
-		return nil, apierr.New(apierr.LimitExceeded, "The registry already has the maximum of %d pull through cache rules", maxPTCRules)
 	}
 	rule := ptcRule{
 		ECRRepositoryPrefix: in.ECRRepositoryPrefix, UpstreamRegistryURL: in.UpstreamRegistryURL,
@@ -442,11 +438,7 @@ func (a *API) createPullThroughCacheRule(ctx context.Context, c *awsapi.Call) (a
 	if rule.UpstreamRepositoryPrefix == "" {
 		rule.UpstreamRepositoryPrefix = "ROOT"
 	}
-	b, err := json.Marshal(rule)
-	if err != nil {
-		return nil, err
-	}
-	err = a.store.CreateDoc(ctx, reg.Account, reg.Region, kindPTCRule, rule.ECRRepositoryPrefix, b)
+	err = a.createJSON(ctx, reg, kindPTCRule, rule.ECRRepositoryPrefix, rule)
 	if errors.Is(err, storage.ErrAlreadyExists) {
 		return nil, apierr.New(apierr.PullThroughRuleAlreadyExists,
 			"The pull through cache rule with prefix '%s' already exists in the registry with id '%s'", rule.ECRRepositoryPrefix, reg.Account)

@@ -221,18 +221,10 @@ func (a *API) createRepositoryCreationTemplate(ctx context.Context, c *awsapi.Ca
 	}
 	a.stateMu.Lock()
 	defer a.stateMu.Unlock()
-	existing, err := a.store.ListDocs(ctx, reg.Account, reg.Region, kindTemplate, "", maxTemplates+1)
-	if err != nil {
+	if err := a.checkDocLimit(ctx, reg, kindTemplate, maxTemplates, "repository creation templates"); err != nil {
 		return nil, err
 	}
-	if len(existing) >= maxTemplates {
-		return nil, apierr.New(apierr.LimitExceeded, "The registry already has the maximum of %d repository creation templates", maxTemplates)
-	}
-	b, err := json.Marshal(t)
-	if err != nil {
-		return nil, err
-	}
-	err = a.store.CreateDoc(ctx, reg.Account, reg.Region, kindTemplate, templateID(t.Prefix), b)
+	err := a.createJSON(ctx, reg, kindTemplate, templateID(t.Prefix), t)
 	if errors.Is(err, storage.ErrAlreadyExists) {
 		return nil, apierr.New(apierr.TemplateAlreadyExists,
 			"The repository creation template with prefix '%s' already exists in the registry with id '%s'", t.Prefix, reg.Account)
