@@ -120,16 +120,21 @@ func (e *env) accountRoot(acct string) *ecrsdk.Client {
 	return e.client(k.AccessKeyID, k.SecretAccessKey, region)
 }
 
+// secretsManager is a client of berth's own Secrets Manager API, as the
+// root user.
+func (e *env) secretsManager() *secretsmanager.Client {
+	cfg := aws.Config{Region: region, Credentials: credentials.NewStaticCredentialsProvider(rootKey, rootSecre, "")}
+	return secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) {
+		o.BaseEndpoint = aws.String(e.url)
+		o.Retryer = aws.NopRetryer{}
+	})
+}
+
 // secret creates a Secrets Manager secret through berth's own Secrets
 // Manager API (as the root user) and returns its ARN.
 func (e *env) secret(name string) string {
 	e.t.Helper()
-	cfg := aws.Config{Region: region, Credentials: credentials.NewStaticCredentialsProvider(rootKey, rootSecre, "")}
-	sm := secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) {
-		o.BaseEndpoint = aws.String(e.url)
-		o.Retryer = aws.NopRetryer{}
-	})
-	out, err := sm.CreateSecret(context.Background(), &secretsmanager.CreateSecretInput{Name: aws.String(name), SecretString: aws.String(`{"username":"u","accessToken":"t"}`)})
+	out, err := e.secretsManager().CreateSecret(context.Background(), &secretsmanager.CreateSecretInput{Name: aws.String(name), SecretString: aws.String(`{"username":"u","accessToken":"t"}`)})
 	if err != nil {
 		e.t.Fatal(err)
 	}

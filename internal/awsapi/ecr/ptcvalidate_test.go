@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	ecrsdk "github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 )
@@ -14,11 +13,7 @@ import (
 func TestValidatePullThroughCacheRule(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	sm := secretsmanager.NewFromConfig(aws.Config{Region: region, Credentials: credentials.NewStaticCredentialsProvider(rootKey, rootSecre, "")},
-		func(o *secretsmanager.Options) {
-			o.BaseEndpoint = aws.String(e.url)
-			o.Retryer = aws.NopRetryer{}
-		})
+	sm := e.secretsManager()
 	rule := func(prefix, url, cred string) {
 		t.Helper()
 		in := &ecrsdk.CreatePullThroughCacheRuleInput{EcrRepositoryPrefix: aws.String(prefix), UpstreamRegistryUrl: aws.String(url)}
