@@ -427,6 +427,10 @@ func (a *API) createPullThroughCacheRule(ctx context.Context, c *awsapi.Call) (a
 			return nil, err
 		}
 	}
+	// Count and create under the same lock as templates and exclusions, so
+	// two concurrent creates cannot both pass the limit check.
+	a.stateMu.Lock()
+	defer a.stateMu.Unlock()
 	if err := a.checkDocLimit(ctx, reg, kindPTCRule, maxPTCRules, "pull through cache rules"); err != nil {
 		return nil, err
 	}
