@@ -26,10 +26,13 @@ reference → DNS → TCP/TLS → /v2/ challenge → credential source (docker c
 credsStore, DOCKER_AUTH_CONFIG; also podman's auth files, ECS ecs.config and a kubelet provider
 config when given) → token freshness/region → AWS identity (STS GetCallerIdentity) → the
 registry's authorization answer (expired, identity vs repository policy, cross-account, wrong
-region) → manifest/tag exists (nearest tags) → platform.
+region) → manifest/tag exists (nearest tags) → platform → layer: one blob of the selected
+manifest is fetched with the same credentials, following the registry's redirect (ECR → S3)
+without the registry's Authorization, as docker does.
 
-Exit codes: 0 the pull should work, 4 credentials missing/expired/denied, 3 repository or tag
-not found, 2 bad arguments, 1 anything else (DNS, network, TLS, platform).`,
+Exit codes: 0 the pull should work, 4 credentials missing/expired/denied (including
+ecr:GetDownloadUrlForLayer on the layer), 3 repository, tag or layer not found, 2 bad
+arguments, 1 anything else (DNS, network, TLS, platform, blocked layer download host).`,
 		Example: `  berth doctor 123456789012.dkr.ecr.eu-west-2.amazonaws.com/app:1.4
   berth doctor --platform linux/arm64 registry.corp.example/team/api:latest
   berth doctor --json --kubelet-config /etc/kubernetes/credential-provider.yaml registry.corp.example/app:1`,

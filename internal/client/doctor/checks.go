@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/opencontainers/go-digest"
+
 	"github.com/berth-dev/berth/internal/client/credhelper"
 	"github.com/berth-dev/berth/internal/client/dockercfg"
 	"github.com/berth-dev/berth/internal/client/ecrclient"
@@ -379,7 +381,8 @@ func (r *run) manifest(ctx context.Context) {
 	switch {
 	case resp.StatusCode == http.StatusOK:
 		r.add(Result{Step: step, Status: Pass, Message: fmt.Sprintf("registry authorizes %s to pull %s", r.principal(), r.repo)})
-		r.platform(ctx, resp, body, hdr)
+		img, child := r.platform(ctx, resp, body, hdr)
+		r.layer(ctx, img, child, hdr.Get("Authorization"))
 		return
 	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
 		r.add(r.denial(resp.StatusCode, code, msg))
@@ -491,12 +494,14 @@ func (r *run) tagNotFound(ctx context.Context, hdr http.Header, msg string) {
 	r.add(res)
 }
 
-func (r *run) platform(ctx context.Context, resp *http.Response, body []byte, hdr http.Header) {
+// platform checks the target platform and returns the image manifest to
+// pull: the manifest itself, or (for an index) the matching child's digest.
+func (r *run) platform(ctx context.Context, resp *http.Response, body []byte, hdr http.Header) (*ociref.Manifest, digest.Digest) {
 	ct := resp.Header.Get("Content-Type")
 	m, err := ociref.ParseManifest(ct, body)
 	if err != nil {
 		r.add(Result{Step: "manifest", Status: Warn, Message: fmt.Sprintf("manifest (%s) did not parse: %v", ct, err)})
-		return
+		return nil, ""
 	}
 	dg := resp.Header.Get("Docker-Content-Digest")
 	r.add(Result{Step: "manifest", Status: Pass, Message: fmt.Sprintf("%s:%s exists (%s %s)", r.repo, r.ref, m.MediaType, dg)})
@@ -512,19 +517,19 @@ func (r *run) platform(ctx context.Context, resp *http.Response, body []byte, hd
 			avail = append(avail, p.String())
 			if p.matches(want) {
 				r.add(Result{Step: "platform", Status: Pass, Message: fmt.Sprintf("index has a %s variant (%s)", want, d.Digest)})
-				return
+				return nil, d.Digest
 			}
 		}
 		r.add(Result{Step: "platform", Status: Fail, Message: fmt.Sprintf("image has no %s variant; available: %s", want, strings.Join(avail, ", ")),
 			Fix: "pull with --platform one of the available platforms, or build and push a " + want.String() + " image"})
 	case ociref.KindImage:
 		if m.Config == nil {
-			return
+			return m, ""
 		}
 		cresp, cbody, err := r.get(ctx, fmt.Sprintf("%s/v2/%s/blobs/%s", r.target.RegistryURL, r.repo, m.Config.Digest), hdr, 1<<20)
 		if err != nil || cresp.StatusCode != http.StatusOK {
 			r.add(Result{Step: "platform", Status: Skip, Message: "config blob not readable; platform not checked"})
-			return
+			return m, ""
 		}
 		var c struct {
 			OS           string `json:"os"`
@@ -533,15 +538,17 @@ func (r *run) platform(ctx context.Context, resp *http.Response, body []byte, hd
 		}
 		if json.Unmarshal(cbody, &c) != nil || c.OS == "" {
 			r.add(Result{Step: "platform", Status: Skip, Message: "config has no os/architecture"})
-			return
+			return m, ""
 		}
 		got := platform{os: c.OS, arch: c.Architecture, variant: c.Variant}
 		if got.matches(want) {
 			r.add(Result{Step: "platform", Status: Pass, Message: "single-platform image for " + got.String()})
-			return
+			return m, ""
 		}
 		r.add(Result{Step: "platform", Status: Warn, Message: fmt.Sprintf("single-platform image for %s, not %s: the pull works but the container will not run natively", got, want)})
+		return m, ""
 	}
+	return nil, ""
 }
 
 type platform struct{ os, arch, variant string }

@@ -1,7 +1,8 @@
 // Package doctor walks the pull path of one image step by step — reference,
 // DNS, TCP/TLS, /v2/ challenge, credential source, token freshness, AWS
-// identity, the registry's authorization answer, manifest and platform — and
-// returns the results. It never prints.
+// identity, the registry's authorization answer, manifest and platform, and
+// whether one layer can really be downloaded (following the registry's
+// redirect, e.g. ECR to S3) — and returns the results. It never prints.
 package doctor
 
 import (

@@ -7,11 +7,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -30,6 +32,57 @@ type fakeECR struct {
 	denyCode    string
 	denyMessage string
 	index       bool // serve an index with only linux/arm64
+	indexAMD64  bool // serve an index whose linux/amd64 child is the image manifest
+	noLayers    bool // image manifest without layers (doctor then checks the config blob)
+	// blob says how the checked blob (first layer, else config) is answered:
+	// "" serves it, "missing" 404 BLOB_UNKNOWN, "denied" 403 DENIED,
+	// "redirect" 307 to blobURL (presigned-style query).
+	blob        string
+	blobMessage string
+	blobURL     string
+}
+
+var testLayer = []byte("layer bytes")
+
+// blobStore imitates S3 behind a presigned URL: it must never see the
+// registry's Authorization header (real S3 rejects a request carrying both).
+type blobStore struct {
+	mu       sync.Mutex
+	hits     int
+	authSeen bool
+	refuse   bool // answer 403 AccessDenied like an S3 bucket policy would
+}
+
+func (b *blobStore) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	b.mu.Lock()
+	b.hits++
+	if r.Header.Get("Authorization") != "" {
+		b.authSeen = true
+	}
+	b.mu.Unlock()
+	if r.Header.Get("Authorization") != "" {
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprint(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>InvalidArgument</Code><Message>Only one auth mechanism allowed</Message></Error>`)
+		return
+	}
+	if b.refuse || r.URL.Query().Get("X-Amz-Signature") == "" {
+		w.WriteHeader(http.StatusForbidden)
+		fmt.Fprint(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>`)
+		return
+	}
+	if r.Header.Get("Range") != "bytes=0-0" {
+		w.Write(testLayer)
+		return
+	}
+	w.Header().Set("Content-Range", fmt.Sprintf("bytes 0-0/%d", len(testLayer)))
+	w.WriteHeader(http.StatusPartialContent)
+	w.Write(testLayer[:1])
+}
+
+func (b *blobStore) seen() (int, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.hits, b.authSeen
 }
 
 func (f *fakeECR) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -53,6 +106,26 @@ func (f *fakeECR) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	config := []byte(`{"os":"linux","architecture":"amd64","rootfs":{"type":"layers","diff_ids":[]}}`)
 	cd := fmt.Sprintf("sha256:%x", sha256.Sum256(config))
+	ld := fmt.Sprintf("sha256:%x", sha256.Sum256(testLayer))
+	layers := fmt.Sprintf(`[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":%q,"size":%d}]`, ld, len(testLayer))
+	checked := ld
+	if f.noLayers {
+		layers, checked = "[]", cd
+	}
+	image := fmt.Sprintf(`{"schemaVersion":2,"mediaType":%q,"config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":%q,"size":%d},"layers":%s}`,
+		ociref.MediaTypeOCIManifest, cd, len(config), layers)
+	imageDigest := fmt.Sprintf("sha256:%x", sha256.Sum256([]byte(image)))
+	if r.URL.Path == "/v2/app/blobs/"+checked && f.blob != "" {
+		switch f.blob {
+		case "missing":
+			writeErr(404, "BLOB_UNKNOWN", "blob unknown to registry")
+		case "denied":
+			writeErr(403, "DENIED", f.blobMessage)
+		case "redirect":
+			http.Redirect(w, r, f.blobURL+"/prod-eu-west-2-starport-layer-bucket/"+strings.TrimPrefix(checked, "sha256:")+"?X-Amz-Credential=AKIASECRETCRED&X-Amz-Signature=secret-sig", http.StatusTemporaryRedirect)
+		}
+		return
+	}
 	switch {
 	case r.URL.Path == "/v2/app/tags/list":
 		fmt.Fprint(w, `{"name":"app","tags":["1.0","1.2","1.2.1","latest","2.0-rc1"]}`)
@@ -63,11 +136,21 @@ func (f *fakeECR) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				ociref.MediaTypeOCIIndex, ociref.MediaTypeOCIManifest, 1)
 			return
 		}
+		if f.indexAMD64 {
+			w.Header().Set("Content-Type", ociref.MediaTypeOCIIndex)
+			fmt.Fprintf(w, `{"schemaVersion":2,"mediaType":%q,"manifests":[{"mediaType":%q,"digest":"sha256:%064d","size":10,"platform":{"os":"linux","architecture":"arm64"}},{"mediaType":%q,"digest":%q,"size":%d,"platform":{"os":"linux","architecture":"amd64"}}]}`,
+				ociref.MediaTypeOCIIndex, ociref.MediaTypeOCIManifest, 1, ociref.MediaTypeOCIManifest, imageDigest, len(image))
+			return
+		}
 		w.Header().Set("Content-Type", ociref.MediaTypeOCIManifest)
-		fmt.Fprintf(w, `{"schemaVersion":2,"mediaType":%q,"config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":%q,"size":%d},"layers":[]}`,
-			ociref.MediaTypeOCIManifest, cd, len(config))
+		fmt.Fprint(w, image)
+	case r.URL.Path == "/v2/app/manifests/"+imageDigest:
+		w.Header().Set("Content-Type", ociref.MediaTypeOCIManifest)
+		fmt.Fprint(w, image)
 	case r.URL.Path == "/v2/app/blobs/"+cd:
 		w.Write(config)
+	case r.URL.Path == "/v2/app/blobs/"+ld:
+		w.Write(testLayer)
 	case strings.HasPrefix(r.URL.Path, "/v2/app/manifests/"):
 		writeErr(404, "MANIFEST_UNKNOWN", "Requested image not found")
 	case r.URL.Path == "/v2/":
@@ -105,7 +188,10 @@ type tc struct {
 	platform string
 	class    Class
 	failStep string
-	contains []string
+	contains []string // HOST is the registry, BLOBHOST the redirect target
+	// store runs a redirect target for ecr.blob == "redirect": "ok", "refuse",
+	// or "closed" (a closed loopback port).
+	store string
 }
 
 func authCfg(pass string) string {
@@ -114,9 +200,30 @@ func authCfg(pass string) string {
 
 func TestDoctor(t *testing.T) {
 	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	layer := fmt.Sprintf("sha256:%x", sha256.Sum256(testLayer))
 	cases := []tc{
 		{name: "pull works", image: "app:1.2", docker: authCfg(goodPass), tokens: fakeTokens{account: "222222222222"}, class: ClassOK,
-			contains: []string{"single-platform image for linux/amd64"}},
+			contains: []string{"single-platform image for linux/amd64", `"step": "layer"`, "layer " + layer + " downloads from the registry itself (HOST)"}},
+		{name: "image without layers checks its config blob", image: "app:1.2", docker: authCfg(goodPass), ecr: fakeECR{noLayers: true}, class: ClassOK,
+			contains: []string{"config blob sha256:", "downloads from the registry itself"}},
+		{name: "layer redirected to a blob store", image: "app:1.2", docker: authCfg(goodPass), ecr: fakeECR{blob: "redirect"}, store: "ok", class: ClassOK,
+			contains: []string{"layer " + layer + " downloads from redirect host BLOBHOST (fetched without the registry's Authorization", "GET http://BLOBHOST/prod-eu-west-2-starport-layer-bucket/"}},
+		{name: "index platform child layer redirected", image: "app:1.2", docker: authCfg(goodPass), ecr: fakeECR{indexAMD64: true, blob: "redirect"}, store: "ok", class: ClassOK,
+			contains: []string{"index has a linux/amd64 variant", "layer " + layer + " downloads from redirect host BLOBHOST"}},
+		{name: "redirect host unreachable", image: "app:1.2", docker: authCfg(goodPass), ecr: fakeECR{blob: "redirect"}, store: "closed",
+			class: ClassOther, failStep: "layer", contains: []string{"manifest OK but layer download from BLOBHOST is blocked: allow HTTPS to BLOBHOST (S3 gateway endpoint / proxy)", "S3 gateway endpoint"}},
+		{name: "redirect target refuses", image: "app:1.2", docker: authCfg(goodPass), ecr: fakeECR{blob: "redirect"}, store: "refuse",
+			class: ClassOther, failStep: "layer", contains: []string{"manifest OK but layer download from BLOBHOST failed: it answered 403 AccessDenied: Access Denied", "presigned URLs expire"}},
+		{name: "layer missing", image: "app:1.2", docker: authCfg(goodPass), ecr: fakeECR{blob: "missing"}, class: ClassNotFound, failStep: "layer",
+			contains: []string{"manifest OK but layer " + layer + " is missing from the repository: the image was pushed incompletely or the blob was deleted; re-push the image", "404 BLOB_UNKNOWN"}},
+		{name: "layer download denied by identity policy", image: "app:1.2", docker: authCfg(goodPass), tokens: fakeTokens{account: "222222222222"},
+			ecr:   fakeECR{blob: "denied", blobMessage: "User: arn:aws:iam::222222222222:user/puller is not authorized to perform: ecr:GetDownloadUrlForLayer on resource: arn:aws:ecr:eu-west-2:222222222222:repository/app because no identity-based policy allows the ecr:GetDownloadUrlForLayer action"},
+			class: ClassAuth, failStep: "layer", contains: []string{"arn:aws:iam::222222222222:user/puller may not download layer " + layer + ": ecr:GetDownloadUrlForLayer is denied by the identity policy",
+				"must allow ecr:GetDownloadUrlForLayer alongside ecr:BatchGetImage"}},
+		{name: "layer download denied by repository policy", image: "app:1.2", docker: authCfg(goodPass), tokens: fakeTokens{account: "111111111111"},
+			ecr:   fakeECR{blob: "denied", blobMessage: "User: arn:aws:iam::111111111111:user/puller is not authorized to perform: ecr:GetDownloadUrlForLayer on resource: arn:aws:ecr:eu-west-2:222222222222:repository/app because no resource-based policy allows the ecr:GetDownloadUrlForLayer action"},
+			class: ClassAuth, failStep: "layer", contains: []string{"denied by the repository policy of app in account 222222222222",
+				"repository policy of app must allow arn:aws:iam::111111111111:root ecr:GetDownloadUrlForLayer alongside ecr:BatchGetImage"}},
 		{name: "no credentials", image: "app:1.2", docker: `{}`, class: ClassAuth, failStep: "credentials (docker)",
 			contains: []string{"no credential source matches", "berth login --helper"}},
 		{name: "near key suggested", image: "app:1.2", docker: `{"auths":{"https://HOSTNAME:1/":{"auth":"` + dockercfg.EncodeAuth("AWS", goodPass) + `"}}}`,
@@ -169,6 +276,21 @@ func TestDoctor(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			ecr := c.ecr
+			store := &blobStore{refuse: c.store == "refuse"}
+			switch c.store {
+			case "ok", "refuse":
+				s := httptest.NewServer(store)
+				defer s.Close()
+				ecr.blobURL = s.URL
+			case "closed":
+				l, err := net.Listen("tcp", "127.0.0.1:0")
+				if err != nil {
+					t.Fatal(err)
+				}
+				ecr.blobURL = "http://" + l.Addr().String()
+				l.Close()
+			}
+			blobHost := strings.TrimPrefix(ecr.blobURL, "http://")
 			srv := httptest.NewServer(&ecr)
 			defer srv.Close()
 			host := strings.TrimPrefix(srv.URL, "http://")
@@ -230,13 +352,25 @@ func TestDoctor(t *testing.T) {
 			}
 			all := string(js)
 			for _, want := range c.contains {
-				want = strings.ReplaceAll(want, "HOST", host)
+				want = strings.ReplaceAll(strings.ReplaceAll(want, "BLOBHOST", blobHost), "HOST", host)
 				if !strings.Contains(all, want) {
 					t.Errorf("report lacks %q\n%s", want, js)
 				}
 			}
 			if strings.Contains(all, goodPass) {
 				t.Error("report contains the registry password")
+			}
+			for _, secret := range []string{"secret-sig", "AKIASECRETCRED"} {
+				if strings.Contains(all, secret) {
+					t.Errorf("report contains the presigned URL's %s", secret)
+				}
+			}
+			hits, authSeen := store.seen()
+			if authSeen {
+				t.Error("the redirect target received the registry's Authorization header")
+			}
+			if (c.store == "ok" || c.store == "refuse") && hits == 0 {
+				t.Error("the redirect target was never asked for the blob")
 			}
 		})
 	}
