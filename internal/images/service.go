@@ -41,6 +41,7 @@ type Service struct {
 	locks       keyedMutex
 	newID       func() (string, error)
 	mayKnow     func(ctx context.Context, k storage.RepoKey) bool
+	onPush      func(ctx context.Context, k storage.RepoKey) (*storage.Repository, error)
 }
 
 // Option tunes a Service.
@@ -66,6 +67,15 @@ func WithManifestCache(entries int, bytes int64) Option {
 // is given: the existence of a repository is itself information.
 func WithRegionHint(mayKnow func(ctx context.Context, k storage.RepoKey) bool) Option {
 	return func(s *Service) { s.mayKnow = mayKnow }
+}
+
+// WithRepositoryDefaults makes CreateRepository (the create-on-push path)
+// take its settings from settings(k): ECR applies repository creation
+// templates to the repositories it creates on the caller's behalf, not to
+// explicit CreateRepository calls (CreateRepositoryWith). settings returns
+// nil for ECR's defaults; its Key and CreatedAt are ignored.
+func WithRepositoryDefaults(settings func(ctx context.Context, k storage.RepoKey) (*storage.Repository, error)) Option {
+	return func(s *Service) { s.onPush = settings }
 }
 
 // WithUploadIDs replaces the upload id generator (tests).
@@ -142,16 +152,29 @@ func (s *Service) CheckRepository(ctx context.Context, k storage.RepoKey) error 
 	return err
 }
 
-// CreateRepository creates k with ECR's defaults (mutable tags, AES256) as
-// a push to a new name does. An existing repository is not an error.
-// Authorizing ecr:CreateRepository is the caller's job.
+// CreateRepository creates k as a push to a new name does: with the
+// settings WithRepositoryDefaults gives, else ECR's defaults (mutable tags,
+// AES256). An existing repository is not an error. Authorizing
+// ecr:CreateRepository is the caller's job.
 func (s *Service) CreateRepository(ctx context.Context, k storage.RepoKey) error {
-	err := s.meta.CreateRepository(ctx, &storage.Repository{
-		Key:            k,
-		CreatedAt:      s.now().UTC(),
-		TagMutability:  "MUTABLE",
-		EncryptionType: "AES256",
-	})
+	r := &storage.Repository{}
+	if s.onPush != nil {
+		d, err := s.onPush(ctx, k)
+		if err != nil {
+			return fmt.Errorf("repository settings for %s: %w", k.Name, err)
+		}
+		if d != nil {
+			r = d
+		}
+	}
+	r.Key, r.CreatedAt = k, s.now().UTC()
+	if r.TagMutability == "" {
+		r.TagMutability = "MUTABLE"
+	}
+	if r.EncryptionType == "" {
+		r.EncryptionType = "AES256"
+	}
+	err := s.meta.CreateRepository(ctx, r)
 	if err == nil || errors.Is(err, storage.ErrAlreadyExists) || apierr.HasCode(err, apierr.RepositoryAlreadyExists) {
 		return nil
 	}

@@ -56,6 +56,9 @@ func (a testAuthz) AuthorizeRepo(_ context.Context, p *auth.Principal, action st
 	return apierr.New(apierr.AccessDenied, "User: %s is not authorized to perform: %s on resource: arn:aws:ecr:%s:%s:repository/%s", p.ARN, action, k.Region, k.Account, k.Name)
 }
 
+// InvalidateRepository has nothing to drop: testAuthz caches nothing.
+func (testAuthz) InvalidateRepository(storage.RepoKey) {}
+
 var (
 	rootUser   = &auth.Principal{Type: auth.Root, Account: account, ARN: "arn:aws:iam::" + account + ":root"}
 	readerUser = &auth.Principal{Type: auth.User, Account: account, ARN: "arn:aws:iam::" + account + ":user/reader", Name: "reader"}

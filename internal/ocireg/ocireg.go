@@ -36,6 +36,10 @@ type Authenticator interface {
 // AccessDenied carrying AWS's explanation, which becomes 403 DENIED.
 type Authorizer interface {
 	AuthorizeRepo(ctx context.Context, p *auth.Principal, action string, k storage.RepoKey, info auth.RequestInfo) error
+	// InvalidateRepository drops what is cached about k: a push that
+	// creates k may give it a policy and tags (creation templates) after
+	// the create check cached k as absent.
+	InvalidateRepository(k storage.RepoKey)
 }
 
 // ECR actions the registry API maps its routes to (see the route table in
@@ -185,7 +189,11 @@ func (c *call) ensureRepository(k storage.RepoKey) error {
 	if c.authorize(ActionCreateRepository, k) != nil {
 		return err
 	}
-	return c.h.img.CreateRepository(c.ctx, k)
+	if err := c.h.img.CreateRepository(c.ctx, k); err != nil {
+		return err
+	}
+	c.h.authz.InvalidateRepository(k)
+	return nil
 }
 
 type errorBody struct {

@@ -28,10 +28,6 @@ func (s *Server) buildAWSAPI(ctx context.Context) (http.Handler, error) {
 	if !ok {
 		return nil, errNoSQLStore
 	}
-	store, err := ecr.NewSQLStore(ctx, meta.DB())
-	if err != nil {
-		return nil, err
-	}
 	secretStore, err := s.openSecretsForECR(ctx, meta.DB())
 	if err != nil {
 		return nil, err
@@ -40,7 +36,7 @@ func (s *Server) buildAWSAPI(ctx context.Context) (http.Handler, error) {
 		Images:     s.images,
 		Authorizer: s.authz,
 		Tokens:     s.authn,
-		Store:      store,
+		Store:      s.ecrDocs,
 		Principals: s.ids,
 		Secrets:    secretChecker{secretStore},
 		PresignKey: presignKey(s.ids.Keys().TokenMACKey()),

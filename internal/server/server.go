@@ -20,6 +20,7 @@ import (
 
 	"github.com/berth-dev/berth/internal/auth"
 	"github.com/berth-dev/berth/internal/authz"
+	"github.com/berth-dev/berth/internal/awsapi/ecr"
 	"github.com/berth-dev/berth/internal/ecrhost"
 	"github.com/berth-dev/berth/internal/httpx"
 	"github.com/berth-dev/berth/internal/iamsvc"
@@ -38,6 +39,7 @@ type Server struct {
 	creds   RootCredentials
 	blobs   storage.BlobStore
 	meta    storage.MetaStore
+	ecrDocs *ecr.SQLStore // registry-level ECR documents (templates, rules, policies)
 	images  *images.Service
 	ids     *iamsvc.Service
 	authn   *auth.Authenticator
@@ -74,9 +76,16 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: log, creds: creds, blobs: blobs, meta: meta}
+	// The ECR documents are opened before images: pushes that create a
+	// repository take its settings from the creation templates stored there.
+	ecrDocs, err := ecr.NewSQLStore(ctx, meta.DB())
+	if err != nil {
+		meta.Close()
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: log, creds: creds, blobs: blobs, meta: meta, ecrDocs: ecrDocs}
 	img, err := images.New(blobs, meta, images.WithMaxManifestBytes(cfg.MaxManifestBytes), images.WithLogger(log),
-		images.WithRegionHint(s.callerMayDescribe))
+		images.WithRegionHint(s.callerMayDescribe), images.WithRepositoryDefaults(ecr.CreateOnPushSettings(ecrDocs)))
 	if err != nil {
 		meta.Close()
 		return nil, err
