@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -231,6 +232,10 @@ func TestClientDoctorBrokenSetups(t *testing.T) {
 		out, code := doctor(t, helperEnv(RootAccessKeyID, RootSecretAccessKey), w.host111+"/app:1")
 		if code != 0 || !strings.Contains(summary(out), "should succeed") {
 			t.Fatalf("exit %d: %s", code, summary(out))
+		}
+		// The pushed image has layers; berth serves blobs itself (no redirect).
+		if !regexp.MustCompile(`(?m)^PASS\s+layer\s+layer sha256:[0-9a-f]{64} downloads from the registry itself \(` + regexp.QuoteMeta(w.host111) + `\)$`).MatchString(out) {
+			t.Fatalf("no passing layer step:\n%s", out)
 		}
 	})
 	t.Run("no credentials", func(t *testing.T) {
