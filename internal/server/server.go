@@ -95,7 +95,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		meta.Close()
 		return nil, err
 	}
-	if s.handler, err = s.buildHandler(); err != nil {
+	if s.handler, err = s.buildHandler(ctx); err != nil {
 		meta.Close()
 		return nil, err
 	}
@@ -106,9 +106,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 }
 
 // buildHandler is the one place that decides which component serves which
-// request. Later work plugs in here: the identity authenticator/authorizer
-// and the AWS APIs.
-func (s *Server) buildHandler() (http.Handler, error) {
+// request: /v2/ → ocireg, AWS API calls and presigned layer links → the AWS
+// front door, /_berth/admin/ → the operator endpoint, anything else → 404.
+func (s *Server) buildHandler(ctx context.Context) (http.Handler, error) {
 	account := s.cfg.AccountID
 	registry, err := ocireg.New(ocireg.Deps{
 		Images:        s.images,
@@ -123,7 +123,7 @@ func (s *Server) buildHandler() (http.Handler, error) {
 	// AWS APIs (ECR, IAM, STS, SSM, Secrets Manager): POST / with
 	// X-Amz-Target (JSON 1.1) or Action= (Query), plus presigned layer
 	// links; see awsapi.go.
-	awsAPI, err := s.buildAWSAPI(context.Background())
+	awsAPI, err := s.buildAWSAPI(ctx)
 	if err != nil {
 		return nil, err
 	}
