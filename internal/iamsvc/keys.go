@@ -80,9 +80,12 @@ func (s *Service) newKey(account, user, id, secret string) (*keyRec, error) {
 }
 
 // EnsureRootKey makes sure account exists and its root user has the key id
-// with secret (the operator's configured credentials). With id == "" it
-// generates a key when the root user has none; created reports whether a
-// new key was made (its secret is in the result only then).
+// with secret (the operator's configured credentials). A previous operator
+// key that is no longer configured is deleted, so rotating the configured
+// credentials revokes the old ones; root keys made through the IAM API are
+// left alone. With id == "" it generates a key when the root user has none;
+// created reports whether a new key was made (its secret is in the result
+// only then).
 func (s *Service) EnsureRootKey(ctx context.Context, account, id, secret string) (key *AccessKey, created bool, err error) {
 	if err := s.EnsureAccount(ctx, account); err != nil {
 		return nil, false, err
@@ -106,15 +109,22 @@ func (s *Service) EnsureRootKey(ctx context.Context, account, id, secret string)
 			if k.Account != account || k.User != "" {
 				return apierr.New(apierr.EntityAlreadyExists, "access key %s belongs to another principal", id)
 			}
-			if constantTimeEqual(k.secret, secret) && k.Status == StatusActive {
+			if constantTimeEqual(k.secret, secret) && k.Status == StatusActive && k.Operator {
 				out = k.public()
 				return nil
+			}
+		}
+		for oldID, k := range st.keys {
+			if k.Account == account && k.User == "" && k.Operator && oldID != id {
+				delete(st.keys, oldID)
+				t.del(kindKey, oldID)
 			}
 		}
 		k, err := s.newKey(account, "", id, secret)
 		if err != nil {
 			return err
 		}
+		k.Operator = true
 		st.keys[id] = k
 		t.put(kindKey, id, k)
 		out = k.public()

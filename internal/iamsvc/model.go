@@ -78,7 +78,11 @@ type keyRec struct {
 	Status    string // Active | Inactive
 	Created   time.Time
 	SecretEnc []byte
-	secret    string
+	// Operator marks the root key that came from the server's configuration
+	// (BERTH_ROOT_* or the generated root-credentials.json): when the
+	// configuration names a different key, this one is revoked.
+	Operator bool `json:",omitempty"`
+	secret   string
 }
 
 // Session kinds.
