@@ -349,21 +349,7 @@ func (a *API) describeImageScanFindings(ctx context.Context, c *awsapi.Call) (an
 // scanner, and a status of IN_PROGRESS would promise findings that never
 // come.
 func (a *API) startImageScan(ctx context.Context, c *awsapi.Call) (any, error) {
-	var in imageQueryInput
-	if err := c.DecodeJSON(&in); err != nil {
-		return nil, err
-	}
-	k, err := a.repoKey(c, in.RegistryID, in.RepositoryName)
-	if err != nil {
-		return nil, err
-	}
-	if in.ImageID == nil {
-		return nil, missing("imageId")
-	}
-	if _, err := a.repo(ctx, c, "ecr:StartImageScan", k); err != nil {
-		return nil, err
-	}
-	m, err := a.resolveImage(ctx, k, in.ImageID)
+	in, k, m, err := a.imageForAction(ctx, c, "ecr:StartImageScan")
 	if err != nil {
 		return nil, err
 	}

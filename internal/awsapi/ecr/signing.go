@@ -149,21 +149,7 @@ func (a *API) deleteSigningConfiguration(ctx context.Context, c *awsapi.Call) (a
 }
 
 func (a *API) describeImageSigningStatus(ctx context.Context, c *awsapi.Call) (any, error) {
-	var in imageQueryInput
-	if err := c.DecodeJSON(&in); err != nil {
-		return nil, err
-	}
-	k, err := a.repoKey(c, in.RegistryID, in.RepositoryName)
-	if err != nil {
-		return nil, err
-	}
-	if in.ImageID == nil {
-		return nil, missing("imageId")
-	}
-	if _, err := a.repo(ctx, c, "ecr:DescribeImageSigningStatus", k); err != nil {
-		return nil, err
-	}
-	m, err := a.resolveImage(ctx, k, in.ImageID)
+	in, k, m, err := a.imageForAction(ctx, c, "ecr:DescribeImageSigningStatus")
 	if err != nil {
 		return nil, err
 	}

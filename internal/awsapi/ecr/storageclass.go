@@ -91,6 +91,28 @@ type imageQueryInput struct {
 	ImageID        *imageID `json:"imageId"`
 }
 
+// imageForAction is the common start of operations on one image that take
+// only imageQueryInput: decode, check the repository name and imageId,
+// authorize action on the repository, then resolve the image.
+func (a *API) imageForAction(ctx context.Context, c *awsapi.Call, action string) (imageQueryInput, storage.RepoKey, *storage.Manifest, error) {
+	var in imageQueryInput
+	if err := c.DecodeJSON(&in); err != nil {
+		return in, storage.RepoKey{}, nil, err
+	}
+	k, err := a.repoKey(c, in.RegistryID, in.RepositoryName)
+	if err != nil {
+		return in, k, nil, err
+	}
+	if in.ImageID == nil {
+		return in, k, nil, missing("imageId")
+	}
+	if _, err := a.repo(ctx, c, action, k); err != nil {
+		return in, k, nil, err
+	}
+	m, err := a.resolveImage(ctx, k, in.ImageID)
+	return in, k, m, err
+}
+
 func (a *API) updateImageStorageClass(ctx context.Context, c *awsapi.Call) (any, error) {
 	var in struct {
 		imageQueryInput
