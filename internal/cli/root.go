@@ -55,6 +55,7 @@ func commandBuilders() []func(*Env) *cobra.Command {
 		newResolveCmd,
 		newAdminCmd,
 		newBenchCmd,
+		newRewriteCmd,
 	}
 }
 
