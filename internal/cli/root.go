@@ -56,6 +56,7 @@ func commandBuilders() []func(*Env) *cobra.Command {
 		newAdminCmd,
 		newBenchCmd,
 		newRewriteCmd,
+		newStopCmd,
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 
 func newServeCmd(env *Env) *cobra.Command {
 	cfg := server.Config{}
+	var fixture *fixtureFlags
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the registry and the AWS-compatible APIs on one listener",
@@ -23,13 +24,17 @@ unset on first start, berth generates a pair, stores it (0600) in the data direc
 prints it once.`,
 		Example: `  berth serve
   BERTH_ADDR=127.0.0.1:5000 BERTH_DATA=/var/lib/berth berth serve --account-id 111111111111 --region eu-west-2
-  berth serve --tls-cert cert.pem --tls-key key.pem`,
+  berth serve --tls-cert cert.pem --tls-key key.pem
+  eval "$(berth serve --ephemeral --addr 127.0.0.1:0 --seed ci.yaml --print-env --background)"; ...; berth stop`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg.RootAccessKeyID = env.Getenv("BERTH_ROOT_ACCESS_KEY_ID")
 			cfg.RootSecretKey = env.Getenv("BERTH_ROOT_SECRET_ACCESS_KEY")
 			if err := cfg.Validate(); err != nil {
 				return &ExitError{Code: ExitUsage, Err: err}
+			}
+			if done, err := fixture.prepare(cmd, env, &cfg); done || err != nil {
+				return err
 			}
 			log := slog.New(slog.NewJSONHandler(env.Stderr, nil))
 			return server.Run(cmd.Context(), cfg, log, env.Stdout)
@@ -44,6 +49,7 @@ prints it once.`,
 	f.StringVar(&cfg.TLSKey, "tls-key", env.Getenv("BERTH_TLS_KEY"), "TLS key file (env BERTH_TLS_KEY)")
 	f.Int64Var(&cfg.MaxManifestBytes, "max-manifest-bytes", 4<<20, "largest manifest accepted, bytes")
 	f.DurationVar(&cfg.UploadTTL, "upload-ttl", 24*time.Hour, "remove upload sessions idle for longer than this")
+	fixture = addFixtureFlags(cmd, env, &cfg)
 	return cmd
 }
 

@@ -46,6 +46,7 @@ func (s *Server) buildAWSAPI(ctx context.Context) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.ecrAPI = ecrAPI
 	if err := iamapi.Register(rt, iamapi.Deps{IAM: s.ids, Authz: s.authz}); err != nil {
 		return nil, err
 	}

@@ -19,6 +19,13 @@ type Config struct {
 	MaxManifestBytes int64  // default 4 MiB
 	// UploadTTL is how long an idle upload session survives before cleanup.
 	UploadTTL time.Duration
+	// Fixture mode (berth serve --ephemeral, --seed, --print-env,
+	// --ready-file, --pid-file); see fixture.go.
+	Ephemeral bool     // data in a temporary directory removed on exit
+	Seeds     []string // seed files applied before the listener opens
+	PrintEnv  bool     // print shell export lines instead of the banner
+	ReadyFile string   // written (the export lines, 0600) once serving; removed on exit
+	PidFile   string   // written once serving; removed on exit
 }
 
 // Validate fills defaults and rejects impossible settings.

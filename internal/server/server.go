@@ -26,6 +26,8 @@ import (
 	"github.com/berth-dev/berth/internal/iamsvc"
 	"github.com/berth-dev/berth/internal/images"
 	"github.com/berth-dev/berth/internal/ocireg"
+	"github.com/berth-dev/berth/internal/params"
+	"github.com/berth-dev/berth/internal/secrets"
 	"github.com/berth-dev/berth/internal/storage"
 	"github.com/berth-dev/berth/internal/storage/fsblob"
 	"github.com/berth-dev/berth/internal/storage/sqlmeta"
@@ -45,6 +47,10 @@ type Server struct {
 	authn   *auth.Authenticator
 	authz   *authz.Authorizer
 	handler http.Handler
+	// Services the seed loader writes through (set while building the handler).
+	ecrAPI  *ecr.API
+	params  *params.Service
+	secrets *secrets.Service
 
 	stopCleanup context.CancelFunc
 	cleanupDone chan struct{}
@@ -226,12 +232,20 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) er
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	removeData, err := prepareEphemeral(&cfg)
+	if err != nil {
+		return err
+	}
+	defer removeData(log)
 	s, err := New(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
 	cfg = s.cfg
+	if err := s.applySeeds(ctx); err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err
@@ -246,7 +260,12 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) er
 		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}})
 		scheme = "https"
 	}
-	s.printBanner(stdout, scheme, ln.Addr().String())
+	unready, err := s.announce(stdout, scheme, ln.Addr().String())
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer unready()
 	srv := &http.Server{
 		Handler:           s.Handler(),
 		ReadHeaderTimeout: 30 * time.Second,

@@ -37,6 +37,7 @@ func (s *Server) registerSSMAndSecrets(ctx context.Context, rt *awsapi.Router, d
 	if err != nil {
 		return err
 	}
+	s.params, s.secrets = ps, ss
 	if err := ssmapi.Register(rt, ssmapi.Deps{Params: ps, Secrets: ss, Authz: s.authz}); err != nil {
 		return err
 	}
