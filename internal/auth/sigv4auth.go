@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/berth-dev/berth/internal/apierr"
 	"github.com/berth-dev/berth/internal/sigv4"
@@ -37,6 +38,9 @@ func (a *Authenticator) VerifySigV4(_ context.Context, r *http.Request, body []b
 	if err != nil {
 		return nil, mapSigV4Err(err)
 	}
+	if err := checkBodyIsSigned(r, parsed, body); err != nil {
+		return nil, err
+	}
 	cred, err := a.store.ResolveAccessKey(parsed.AccessKeyID)
 	if err != nil {
 		if apierr.HasCode(err, apierr.ExpiredToken) {
@@ -55,6 +59,23 @@ func (a *Authenticator) VerifySigV4(_ context.Context, r *http.Request, body []b
 		return nil, mapSigV4Err(err)
 	}
 	return &SigV4Result{Principal: cred.Principal(), Region: parsed.Region, Service: parsed.Service, Parsed: parsed}, nil
+}
+
+// checkBodyIsSigned refuses requests whose body the signature does not cover.
+// On the AWS APIs the body is the request (its Action, its JSON input), so an
+// unsigned body would let whoever holds a presigned URL, or replays a captured
+// request, choose what it does.
+func checkBodyIsSigned(r *http.Request, p *sigv4.Parsed, body []byte) error {
+	if len(body) == 0 {
+		return nil
+	}
+	if p.Presigned {
+		return apierr.New(apierr.SignatureMismatch, "A presigned request must not carry a body: only the signed query string may choose the action.")
+	}
+	if h := r.Header.Get("X-Amz-Content-Sha256"); h == sigv4.UnsignedPayload || strings.HasPrefix(h, "STREAMING-") {
+		return apierr.New(apierr.SignatureMismatch, "x-amz-content-sha256 %s is not accepted here: the request body must be signed.", h)
+	}
+	return nil
 }
 
 func mapSigV4Err(err error) error {

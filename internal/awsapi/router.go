@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -143,6 +144,12 @@ func (rt *Router) serveJSON(w http.ResponseWriter, r *http.Request, reqID, targe
 	}
 	if err := res.Parsed.CheckService(svc.signingName); err != nil {
 		fail(apierr.New(apierr.SignatureMismatch, "%s", err.Error()))
+		return
+	}
+	// X-Amz-Target chooses the operation; unsigned, a captured or presigned
+	// request could be replayed as any other one.
+	if !slices.Contains(res.Parsed.SignedHeaders, "x-amz-target") {
+		fail(apierr.New(apierr.SignatureMismatch, "'x-amz-target' must be a 'SignedHeader' in the AWS Authorization."))
 		return
 	}
 	h := svc.ops[op]
