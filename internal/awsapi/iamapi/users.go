@@ -98,11 +98,29 @@ func (a *api) updateUser(ctx context.Context, c *awsapi.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := a.allow(ctx, c, a.userARN(ctx, c.Principal.Account, name)); err != nil {
+	acct := c.Principal.Account
+	if err := a.allow(ctx, c, a.userARN(ctx, acct, name)); err != nil {
 		return nil, err
 	}
 	in := iamsvc.UpdateUserInput{NewUserName: c.Query.Get("NewUserName"), NewPath: c.Query.Get("NewPath")}
-	return nil, a.svc.UpdateUser(ctx, c.Principal.Account, name, in)
+	// As on AWS, renaming or moving needs permission on the target ARN too;
+	// otherwise a self-managing user could rename itself into a name that a
+	// repository policy trusts.
+	if u, err := a.svc.GetUser(ctx, acct, name); err == nil {
+		newName, newPath := u.UserName, u.Path
+		if in.NewUserName != "" {
+			newName = in.NewUserName
+		}
+		if in.NewPath != "" {
+			newPath = in.NewPath
+		}
+		if target := arn.User(acct, newPath, newName); target != u.ARN {
+			if err := a.allow(ctx, c, target); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return nil, a.svc.UpdateUser(ctx, acct, name, in)
 }
 
 func (a *api) tagUser(ctx context.Context, c *awsapi.Call) (any, error) {
