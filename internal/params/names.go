@@ -180,3 +180,13 @@ func lengthError(member, value string, max int) error {
 	}
 	return apierr.New(apierr.ValidationException, "1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: Member must have length less than or equal to %d", value, member, max)
 }
+
+// twin is the other spelling of a root-level name ("x" for "/x" and back):
+// SSM keeps one parameter for both, with the ARN …:parameter/x. A
+// hierarchical name has no twin ("a/b" is not a valid name).
+func twin(name string) (string, bool) {
+	if rest, ok := strings.CutPrefix(name, "/"); ok {
+		return rest, rest != "" && !strings.Contains(rest, "/")
+	}
+	return "/" + name, !strings.Contains(name, "/")
+}

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/berth-dev/berth/internal/apierr"
@@ -150,6 +151,10 @@ func (s *Service) Put(ctx context.Context, sc Scope, in PutInput) (int64, string
 	}
 	var version int64
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if in.Name, err = storedName(ctx, tx, sc, in.Name); err != nil {
+			return err
+		}
 		prev, err := latest(ctx, tx, sc, in.Name)
 		if err != nil && !errors.Is(err, errNotFound) {
 			return err
@@ -285,6 +290,10 @@ func (s *Service) Delete(ctx context.Context, sc Scope, name string) error {
 		return err
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
+		name, err := storedName(ctx, tx, sc, name)
+		if err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM ssm_parameters WHERE account = ? AND region = ? AND name = ?`, sc.Account, sc.Region, name)
 		if err != nil {
 			return err
@@ -316,6 +325,10 @@ func (s *Service) History(ctx context.Context, sc Scope, name string, decrypt bo
 	var rows []*Parameter
 	var stored [][]byte
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		name, err := storedName(ctx, tx, sc, name)
+		if err != nil {
+			return err
+		}
 		if _, err := latest(ctx, tx, sc, name); errors.Is(err, errNotFound) {
 			return apierr.New(apierr.ParameterNotFound, "Parameter %s not found.", name)
 		} else if err != nil {
@@ -350,6 +363,11 @@ func (s *Service) Label(ctx context.Context, sc Scope, name string, version int6
 	if len(labels) == 0 || len(labels) > maxLabels {
 		return nil, 0, apierr.New(apierr.ValidationException, "1 validation error detected: Value at 'labels' failed to satisfy constraint: Member must have length between 1 and %d", maxLabels)
 	}
+	for _, l := range labels {
+		if len(l) == 0 || len(l) > maxLabelLen {
+			return nil, 0, apierr.New(apierr.ValidationException, "1 validation error detected: Value '[%s]' at 'labels' failed to satisfy constraint: Member must satisfy constraint: [Member must have length less than or equal to %d, Member must have length greater than or equal to 1]", strings.Join(labels, ", "), maxLabelLen)
+		}
+	}
 	var invalid, good []string
 	for _, l := range labels {
 		if validateLabel(l) != nil {
@@ -359,6 +377,10 @@ func (s *Service) Label(ctx context.Context, sc Scope, name string, version int6
 		}
 	}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		name, err := storedName(ctx, tx, sc, name)
+		if err != nil {
+			return err
+		}
 		head, err := latest(ctx, tx, sc, name)
 		if errors.Is(err, errNotFound) {
 			return apierr.New(apierr.ParameterNotFound, "Parameter %s not found.", name)

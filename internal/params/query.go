@@ -53,6 +53,10 @@ func validateFilters(fs []Filter, byPath bool) ([]compiledFilter, error) {
 		}
 		var allowed []string
 		switch {
+		case byPath:
+			// ParameterStringFilter: every GetParametersByPath key takes
+			// Equals and BeginsWith.
+			allowed = []string{OptEquals, OptBeginsWith}
 		case key == "Name":
 			allowed = []string{OptEquals, OptBeginsWith, OptContains}
 		case key == "Path":
@@ -84,7 +88,7 @@ func validateFilters(fs []Filter, byPath bool) ([]compiledFilter, error) {
 			}
 			switch key {
 			case "Type":
-				if v != TypeString && v != TypeStringList && v != TypeSecureString {
+				if opt == OptEquals && v != TypeString && v != TypeStringList && v != TypeSecureString {
 					return nil, apierr.New(apierr.InvalidFilterValue, "The following filter value is not valid: %s. Valid values include: [String, StringList, SecureString].", v)
 				}
 			case "Path":
@@ -131,7 +135,7 @@ func (f compiledFilter) matchOne(p *Parameter, v string) bool {
 	case "Path":
 		return underPath(p.Name, strings.TrimSuffix(v, "/"), f.option == OptRecursive)
 	case "Type":
-		return p.Type == v
+		return str(p.Type)
 	case "KeyId":
 		return p.KeyID != "" && str(p.KeyID)
 	case "Label":

@@ -64,6 +64,32 @@ func latest(ctx context.Context, tx *sql.Tx, sc Scope, name string) (*Parameter,
 	return p, err
 }
 
+// storedName is the spelling under which name is stored: name itself, or
+// its twin when only the twin exists (name when neither does).
+func storedName(ctx context.Context, tx *sql.Tx, sc Scope, name string) (string, error) {
+	other, ok := twin(name)
+	if !ok {
+		return name, nil
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT name FROM ssm_parameters WHERE account = ? AND region = ? AND name IN (?, ?)`, sc.Account, sc.Region, name, other)
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	found := name
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return "", err
+		}
+		if n == name {
+			return name, rows.Close()
+		}
+		found = n
+	}
+	return found, rows.Err()
+}
+
 func prefixCols(alias string) string {
 	cols := strings.Split(versionCols, ", ")
 	for i, c := range cols {
@@ -74,6 +100,10 @@ func prefixCols(alias string) string {
 
 // selectVersion resolves a Ref to one stored version.
 func selectVersion(ctx context.Context, tx *sql.Tx, sc Scope, ref Ref) (*Parameter, []byte, error) {
+	var err error
+	if ref.Name, err = storedName(ctx, tx, sc, ref.Name); err != nil {
+		return nil, nil, err
+	}
 	var row *sql.Row
 	switch {
 	case ref.Version > 0:
