@@ -123,6 +123,9 @@ const (
 	// registries do, while the AWS protocols have no such status and report
 	// their own server fault.
 	StorageFull Code = "StorageFull"
+	// StorageUnavailable: the blob backend (S3) cannot be reached or
+	// failed; a 503 that clients retry.
+	StorageUnavailable Code = "StorageUnavailable"
 
 	Internal Code = "Internal"
 )
@@ -240,5 +243,6 @@ var table = []row{
 	{DecryptionFailure, "", 0, "DecryptionFailure", s400, "", 0},
 
 	{StorageFull, "UNKNOWN", s507, "ServerException", s500, "ServiceFailure", s500},
+	{StorageUnavailable, "UNAVAILABLE", http.StatusServiceUnavailable, "ServerException", s500, "ServiceUnavailable", http.StatusServiceUnavailable},
 	{Internal, "UNKNOWN", s500, "ServerException", s500, "ServiceFailure", s500},
 }

@@ -21,6 +21,15 @@ func (c *call) getBlob() error {
 	if err := c.authorize(ActionGetDownloadURLForLayer, k); err != nil {
 		return err
 	}
+	// With S3 redirects the client downloads from the object store, like
+	// ECR; Range and If-* headers then apply there.
+	if url, err := c.h.img.BlobRedirectURL(c.ctx, k, dg); err != nil {
+		return err
+	} else if url != "" {
+		c.w.Header()["Docker-Content-Digest"] = []string{string(dg)}
+		http.Redirect(c.w, c.r, url, http.StatusTemporaryRedirect)
+		return nil
+	}
 	b, _, err := c.h.img.OpenBlob(c.ctx, k, dg)
 	if err != nil {
 		return err

@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/berth-dev/berth/internal/ecrhost"
@@ -26,6 +27,11 @@ type Config struct {
 	PrintEnv  bool     // print shell export lines instead of the banner
 	ReadyFile string   // written (the export lines, 0600) once serving; removed on exit
 	PidFile   string   // written once serving; removed on exit
+	// Storage selects the blob store: "" = filesystem under DataDir, or
+	// s3://BUCKET/PREFIX?endpoint=URL&region=R (BERTH_STORAGE).
+	Storage string
+	// S3Redirect answers blob GETs with 307 to a presigned S3 URL.
+	S3Redirect bool
 }
 
 // Validate fills defaults and rejects impossible settings.
@@ -50,6 +56,9 @@ func (c *Config) Validate() error {
 	}
 	if (c.RootAccessKeyID == "") != (c.RootSecretKey == "") {
 		return fmt.Errorf("BERTH_ROOT_ACCESS_KEY_ID and BERTH_ROOT_SECRET_ACCESS_KEY must be set together")
+	}
+	if c.S3Redirect && !strings.HasPrefix(c.Storage, "s3://") {
+		return fmt.Errorf("--s3-redirect needs --storage s3://…")
 	}
 	if c.MaxManifestBytes <= 0 {
 		c.MaxManifestBytes = 4 << 20

@@ -29,7 +29,6 @@ import (
 	"github.com/berth-dev/berth/internal/params"
 	"github.com/berth-dev/berth/internal/secrets"
 	"github.com/berth-dev/berth/internal/storage"
-	"github.com/berth-dev/berth/internal/storage/fsblob"
 	"github.com/berth-dev/berth/internal/storage/sqlmeta"
 )
 
@@ -74,12 +73,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	blobs, err := fsblob.New(filepath.Join(cfg.DataDir, "blobs"))
+	meta, err := sqlmeta.Open(ctx, filepath.Join(cfg.DataDir, "berth.db"))
 	if err != nil {
 		return nil, err
 	}
-	meta, err := sqlmeta.Open(ctx, filepath.Join(cfg.DataDir, "berth.db"))
+	blobs, err := openBlobStore(ctx, cfg, meta)
 	if err != nil {
+		meta.Close()
 		return nil, err
 	}
 	// The ECR documents are opened before images: pushes that create a

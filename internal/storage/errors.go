@@ -9,4 +9,7 @@ var (
 	ErrNotFound      = errors.New("not found")
 	ErrAlreadyExists = errors.New("already exists")
 	ErrNotEmpty      = errors.New("repository not empty")
+	// ErrConflict: a compare-and-swap lost against a concurrent writer
+	// (e.g. two nodes appending to one upload at once).
+	ErrConflict = errors.New("concurrent modification")
 )

@@ -115,33 +115,11 @@ func (s *Store) removeTemps() error {
 // path maps a digest to its blob file. The digest is validated first so that
 // the hex part can never contain path separators.
 func (s *Store) path(d digest.Digest) (string, error) {
-	if err := checkDigest(d); err != nil {
+	if err := storage.CheckDigest(d); err != nil {
 		return "", err
 	}
 	hex := d.Encoded()
 	return filepath.Join(s.root, "blobs", string(d.Algorithm()), hex[:2], hex), nil
-}
-
-// checkDigest accepts sha256 and sha512 digests in canonical form.
-func checkDigest(d digest.Digest) error {
-	if err := d.Validate(); err != nil {
-		if errors.Is(err, digest.ErrDigestUnsupported) {
-			return apierr.Wrap(apierr.DigestInvalid, err, "unsupported digest algorithm in %q", truncate(string(d)))
-		}
-		return apierr.Wrap(apierr.DigestInvalid, err, "invalid digest %q", truncate(string(d)))
-	}
-	switch d.Algorithm() {
-	case digest.SHA256, digest.SHA512:
-		return nil
-	}
-	return apierr.New(apierr.DigestInvalid, "unsupported digest algorithm %q", d.Algorithm())
-}
-
-func truncate(s string) string {
-	if len(s) > 140 {
-		return s[:140] + "…"
-	}
-	return s
 }
 
 func newHash(a digest.Algorithm) hash.Hash {

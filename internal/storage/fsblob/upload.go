@@ -56,14 +56,14 @@ func validID(id string) bool {
 }
 
 func unknownUpload(id string) error {
-	return fmt.Errorf("upload %q: %w", truncate(id), storage.ErrNotFound)
+	return fmt.Errorf("upload %q: %w", storage.Truncate(id), storage.ErrNotFound)
 }
 
 // Create starts an empty upload. The directory, empty data file and initial
 // state are durable before Create returns.
 func (s *Uploads) Create(ctx context.Context, id string) (storage.Upload, error) {
 	if !validID(id) {
-		return nil, fmt.Errorf("fsblob: invalid upload id %q", truncate(id))
+		return nil, fmt.Errorf("fsblob: invalid upload id %q", storage.Truncate(id))
 	}
 	dir := filepath.Join(s.dir, id)
 	if err := os.Mkdir(dir, dirPerm); err != nil {
@@ -337,7 +337,7 @@ func (u *upload) Commit(ctx context.Context, expected digest.Digest, size int64)
 	if u.done {
 		return storage.Descriptor{}, errUploadDone
 	}
-	if err := checkDigest(expected); err != nil {
+	if err := storage.CheckDigest(expected); err != nil {
 		return storage.Descriptor{}, err
 	}
 	if size >= 0 && size != u.size {
