@@ -61,7 +61,7 @@ func TestPragmas(t *testing.T) {
 		t.Fatal(err)
 	}
 	var v int
-	if err := s.DB().QueryRowContext(ctx, "SELECT version FROM schema_migrations WHERE component = 'registry'").Scan(&v); err != nil || v != 1 {
+	if err := s.DB().QueryRowContext(ctx, "SELECT version FROM schema_migrations WHERE component = 'registry'").Scan(&v); err != nil || v != 2 {
 		t.Fatalf("schema version = %d, %v", v, err)
 	}
 }
