@@ -39,30 +39,10 @@ type uploadState struct {
 	SHA256 []byte `json:"sha256"`
 }
 
-// validID keeps upload ids usable as a single path element. Callers pick
-// UUIDs; anything else is treated as unknown rather than trusted.
-func validID(id string) bool {
-	if id == "" || len(id) > 128 {
-		return false
-	}
-	for _, c := range []byte(id) {
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '_':
-		default:
-			return false
-		}
-	}
-	return true
-}
-
-func unknownUpload(id string) error {
-	return fmt.Errorf("upload %q: %w", storage.Truncate(id), storage.ErrNotFound)
-}
-
 // Create starts an empty upload. The directory, empty data file and initial
 // state are durable before Create returns.
 func (s *Uploads) Create(ctx context.Context, id string) (storage.Upload, error) {
-	if !validID(id) {
+	if !storage.ValidUploadID(id) {
 		return nil, fmt.Errorf("fsblob: invalid upload id %q", storage.Truncate(id))
 	}
 	dir := filepath.Join(s.dir, id)
@@ -104,14 +84,14 @@ func (s *Uploads) create(id, dir string) (*upload, error) {
 // Resume reopens an upload. Bytes beyond the durable size (a crash between
 // writing data and saving state) are truncated away.
 func (s *Uploads) Resume(ctx context.Context, id string) (storage.Upload, error) {
-	if !validID(id) {
-		return nil, unknownUpload(id)
+	if !storage.ValidUploadID(id) {
+		return nil, storage.UnknownUpload(id)
 	}
 	dir := filepath.Join(s.dir, id)
 	raw, err := os.ReadFile(filepath.Join(dir, "state"))
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, unknownUpload(id)
+			return nil, storage.UnknownUpload(id)
 		}
 		return nil, err
 	}
@@ -124,7 +104,7 @@ func (s *Uploads) Resume(ctx context.Context, id string) (storage.Upload, error)
 	f, err := os.OpenFile(filepath.Join(dir, "data"), os.O_RDWR, 0)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, unknownUpload(id)
+			return nil, storage.UnknownUpload(id)
 		}
 		return nil, err
 	}
@@ -170,7 +150,7 @@ func (u *upload) recover() error {
 
 // Remove deletes an upload; a missing upload is not an error.
 func (s *Uploads) Remove(ctx context.Context, id string) error {
-	if !validID(id) {
+	if !storage.ValidUploadID(id) {
 		return nil
 	}
 	return os.RemoveAll(filepath.Join(s.dir, id))
@@ -187,7 +167,7 @@ func (s *Uploads) List(ctx context.Context, olderThan time.Time) ([]string, erro
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		if !e.IsDir() || !validID(e.Name()) {
+		if !e.IsDir() || !storage.ValidUploadID(e.Name()) {
 			continue
 		}
 		dir := filepath.Join(s.dir, e.Name())

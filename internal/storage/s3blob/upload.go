@@ -55,27 +55,8 @@ type part struct {
 	Size int64  `json:"size"`
 }
 
-// validID keeps upload ids usable as one key segment; callers pick UUIDs.
-func validID(id string) bool {
-	if id == "" || len(id) > 128 {
-		return false
-	}
-	for _, c := range []byte(id) {
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '_':
-		default:
-			return false
-		}
-	}
-	return true
-}
-
-func unknownUpload(id string) error {
-	return fmt.Errorf("upload %q: %w", storage.Truncate(id), storage.ErrNotFound)
-}
-
 func (us *Uploads) Create(ctx context.Context, id string) (storage.Upload, error) {
-	if !validID(id) {
+	if !storage.ValidUploadID(id) {
 		return nil, fmt.Errorf("s3blob: invalid upload id %q", storage.Truncate(id))
 	}
 	hs, err := sha256.New().(encoding.BinaryMarshaler).MarshalBinary()
@@ -94,13 +75,13 @@ func (us *Uploads) Create(ctx context.Context, id string) (storage.Upload, error
 }
 
 func (us *Uploads) Resume(ctx context.Context, id string) (storage.Upload, error) {
-	if !validID(id) {
-		return nil, unknownUpload(id)
+	if !storage.ValidUploadID(id) {
+		return nil, storage.UnknownUpload(id)
 	}
 	raw, version, err := us.s.sessions.BlobUploadSession(ctx, id)
 	if err != nil {
 		if errors.Is(err, storage.ErrNotFound) {
-			return nil, unknownUpload(id)
+			return nil, storage.UnknownUpload(id)
 		}
 		return nil, err
 	}
@@ -114,7 +95,7 @@ func (us *Uploads) Resume(ctx context.Context, id string) (storage.Upload, error
 // Remove aborts the multipart upload, deletes the session's objects and
 // then its row, so an interrupted Remove is still listed and retried.
 func (us *Uploads) Remove(ctx context.Context, id string) error {
-	if !validID(id) {
+	if !storage.ValidUploadID(id) {
 		return nil
 	}
 	raw, _, err := us.s.sessions.BlobUploadSession(ctx, id)
