@@ -13,8 +13,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/berth-dev/berth/internal/apierr"
@@ -44,6 +46,8 @@ type Handler func(ctx context.Context, c *Call) (any, error)
 // SigV4Authenticator verifies a signed request whose body has been read.
 type SigV4Authenticator interface {
 	VerifySigV4(ctx context.Context, r *http.Request, body []byte) (*auth.SigV4Result, error)
+	// PrecheckSigV4 rejects what it can before the body is read.
+	PrecheckSigV4(r *http.Request) error
 }
 
 type queryService struct {
@@ -64,11 +68,15 @@ type Router struct {
 	now   func() time.Time
 	json  map[string]*jsonService  // target prefix → service
 	query map[string]*queryService // signing name → service
+
+	preAuth     *byteBudget
+	bodyTimeout time.Duration
 }
 
 // NewRouter builds an empty router.
 func NewRouter(authn SigV4Authenticator, log *slog.Logger) *Router {
-	return &Router{authn: authn, log: log, now: time.Now, json: map[string]*jsonService{}, query: map[string]*queryService{}}
+	return &Router{authn: authn, log: log, now: time.Now, json: map[string]*jsonService{}, query: map[string]*queryService{},
+		preAuth: newByteBudget(DefaultPreAuthBudget), bodyTimeout: DefaultPreAuthReadTimeout}
 }
 
 // HandleJSON registers op under an X-Amz-Target prefix (e.g.
@@ -126,11 +134,12 @@ func (rt *Router) serveJSON(w http.ResponseWriter, r *http.Request, reqID, targe
 		fail(apierr.New(apierr.InvalidAction, "AWS JSON 1.1 calls are POST /"))
 		return
 	}
-	body, err := readBody(r)
+	body, release, err := rt.readBody(w, r)
 	if err != nil {
 		fail(err)
 		return
 	}
+	defer release()
 	prefix, op, ok := protocol.ParseTarget(target)
 	svc := rt.json[prefix]
 	if !ok || svc == nil {
@@ -138,6 +147,7 @@ func (rt *Router) serveJSON(w http.ResponseWriter, r *http.Request, reqID, targe
 		return
 	}
 	res, err := rt.authn.VerifySigV4(r.Context(), r, body)
+	release()
 	if err != nil {
 		fail(err)
 		return
@@ -180,27 +190,32 @@ func (rt *Router) serveQuery(w http.ResponseWriter, r *http.Request, reqID strin
 		rt.logFailure(r, reqID, err, status)
 		protocol.WriteQueryError(w, namespace, reqID, status, code, msg)
 	}
-	body, err := readBody(r)
+	// The signing service picks the API: IAM and STS share the Query protocol
+	// and berth serves both on "/". Fall back to the Version parameter when the
+	// request is unsigned so the error at least has the right namespace.
+	setNamespace := func(svcName, version string) {
+		if svcName == "" && version == "2011-06-15" {
+			svcName = "sts"
+		}
+		if svc := rt.query[svcName]; svc != nil {
+			namespace = svc.namespace
+		}
+	}
+	body, release, err := rt.readBody(w, r)
 	if err != nil {
+		setNamespace(signingService(r), rt.peekVersion(r))
 		fail(err)
 		return
 	}
+	defer release()
 	values, err := protocol.ParseQuery(r, body)
 	if err != nil {
 		fail(apierr.New(apierr.SerializationException, "%s", err.Error()))
 		return
 	}
-	// The signing service picks the API: IAM and STS share the Query protocol
-	// and berth serves both on "/". Fall back to the Version parameter when the
-	// request is unsigned so the error at least has the right namespace.
-	svcName := signingService(r)
-	if svcName == "" && values.Get("Version") == "2011-06-15" {
-		svcName = "sts"
-	}
-	if svc := rt.query[svcName]; svc != nil {
-		namespace = svc.namespace
-	}
+	setNamespace(signingService(r), values.Get("Version"))
 	res, err := rt.authn.VerifySigV4(r.Context(), r, body)
+	release()
 	if err != nil {
 		fail(err)
 		return
@@ -268,18 +283,68 @@ func signingService(r *http.Request) string {
 	return parts[3]
 }
 
-func readBody(r *http.Request) ([]byte, error) {
+// readBody reads the body of a request that passed PrecheckSigV4, under the
+// pre-authentication budget and read deadline. release (idempotent) returns
+// the budget; call it once the signature is verified.
+func (rt *Router) readBody(w http.ResponseWriter, r *http.Request) ([]byte, func(), error) {
+	noop := func() {}
+	if err := rt.authn.PrecheckSigV4(r); err != nil {
+		return nil, noop, err
+	}
+	if r.ContentLength == 0 || r.Body == nil || r.Body == http.NoBody {
+		return nil, noop, nil
+	}
 	if r.ContentLength > protocol.MaxJSONBody {
-		return nil, apierr.New(apierr.PayloadTooLarge, "Request body exceeds %d bytes", protocol.MaxJSONBody)
+		return nil, noop, apierr.New(apierr.PayloadTooLarge, "Request body exceeds %d bytes", protocol.MaxJSONBody)
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, protocol.MaxJSONBody+1))
+	limit := r.ContentLength
+	if limit < 0 {
+		limit = maxUndeclaredBody
+	}
+	// Wait briefly for budget to smooth bursts, then throttle.
+	wait, cancel := context.WithTimeout(r.Context(), min(rt.bodyTimeout, 2*time.Second))
+	ok := rt.preAuth.acquire(wait, limit)
+	cancel()
+	if !ok {
+		return nil, noop, apierr.New(apierr.TooManyRequests, "Rate exceeded: too many request bodies are waiting to be authenticated")
+	}
+	var once sync.Once
+	release := func() { once.Do(func() { rt.preAuth.release(limit) }) }
+	// Bound how long the body may take; the server-wide timeouts cannot,
+	// because /v2/ blob uploads legitimately stream for a long time.
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(rt.now().Add(rt.bodyTimeout))
+	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	if err != nil {
-		return nil, apierr.Wrap(apierr.SerializationException, err, "could not read the request body")
+		// Keep the deadline: the server would otherwise wait to drain the
+		// rest of a stalled body. The connection is not reused.
+		w.Header().Set("Connection", "close")
+		release()
+		return nil, noop, apierr.Wrap(apierr.SerializationException, err, "could not read the request body")
 	}
-	if len(body) > protocol.MaxJSONBody {
-		return nil, apierr.New(apierr.PayloadTooLarge, "Request body exceeds %d bytes", protocol.MaxJSONBody)
+	_ = rc.SetReadDeadline(time.Time{})
+	if int64(len(body)) > limit {
+		release()
+		if r.ContentLength < 0 {
+			return nil, noop, apierr.New(apierr.PayloadTooLarge, "Request body without Content-Length exceeds %d bytes", maxUndeclaredBody)
+		}
+		return nil, noop, apierr.New(apierr.SerializationException, "Request body is longer than its Content-Length")
 	}
-	return body, nil
+	return body, release, nil
+}
+
+// peekVersion finds the Version of an unauthenticated Query call, for the
+// namespace of its error only: from the URL, else from at most 4 KiB of body.
+func (rt *Router) peekVersion(r *http.Request) string {
+	if v := r.URL.Query().Get("Version"); v != "" {
+		return v
+	}
+	if r.Body == nil || r.ContentLength > 4<<10 || r.ContentLength < 0 {
+		return ""
+	}
+	b, _ := io.ReadAll(io.LimitReader(r.Body, 4<<10))
+	q, _ := url.ParseQuery(string(b))
+	return q.Get("Version")
 }
 
 func (rt *Router) logFailure(r *http.Request, reqID string, err error, status int) {

@@ -44,6 +44,11 @@ func (h *adminHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeAdminError(w, apierr.New(apierr.MethodNotAllowed, "admin calls are POST"))
 		return
 	}
+	// Nothing of the body is read for callers that are not even signed with a known key.
+	if err := h.authn.PrecheckSigV4(r); err != nil {
+		writeAdminError(w, err)
+		return
+	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxAdminBody+1))
 	if err != nil {
 		writeAdminError(w, apierr.Wrap(apierr.InvalidParameter, err, "could not read the request body"))
