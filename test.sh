@@ -88,7 +88,7 @@ start_docker() {
 
 vet() {
 	local unformatted rc=0
-	unformatted=$(gofmt -l cmd internal test 2>/dev/null || true)
+	unformatted=$(gofmt -l cmd internal test pkg examples 2>/dev/null || true)
 	if [[ -n $unformatted ]]; then
 		echo "gofmt -l reports unformatted files:"
 		echo "$unformatted"
@@ -105,8 +105,16 @@ race_flag() {
 }
 
 unit() {
+	local rc=0
 	# shellcheck disable=SC2046
-	go test -count=1 $(race_flag) ./...
+	go test -count=1 $(race_flag) ./... || rc=1
+	# examples/*: modules of their own (replace → this checkout) that use
+	# pkg/berthtest the way another project's CI would.
+	local ex
+	for ex in examples/*/go.mod; do
+		(cd "$(dirname "$ex")" && go vet ./... && go test -count=1 ./...) || rc=1
+	done
+	return "$rc"
 }
 
 # The binary that e2e and conformance run is built with -race too, so a data race in
