@@ -38,6 +38,16 @@ for cmd in "${!need[@]}"; do
 	command -v "$cmd" >/dev/null 2>&1 || die "$cmd still missing after apt-get"
 done
 
+# examples/pytest-boto3 runs on Debian's python (PyPI is not reachable from CI).
+if /usr/bin/python3 -c 'import pytest, boto3' 2>/dev/null; then
+	log "python3-pytest and python3-boto3 already present"
+else
+	log "apt-get install python3-pytest python3-boto3"
+	apt-get update -qq >/dev/null
+	apt-get install -y -qq --no-install-recommends python3-pytest python3-boto3 >/dev/null
+	/usr/bin/python3 -c 'import pytest, boto3' || die "pytest/boto3 still missing for /usr/bin/python3"
+fi
+
 # The conformance suite: a `main` package, installed as $GOBIN/conformance.
 CONFORMANCE_MODULE=github.com/opencontainers/distribution-spec/conformance
 CONFORMANCE_VERSION=v0.0.0-20260831232431-97274622c111
