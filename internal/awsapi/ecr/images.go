@@ -2,6 +2,8 @@ package ecr
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -605,6 +607,9 @@ func (a *API) putImage(ctx context.Context, c *awsapi.Call) (any, error) {
 	if _, err := a.repo(ctx, c, "ecr:PutImage", k); err != nil {
 		return nil, err
 	}
+	if in.ImageManifestMediaType == "" && !hasMediaType(*in.ImageManifest) {
+		return nil, apierr.Wrap(apierr.InvalidParameter, errNoMediaType, invalidManifestText)
+	}
 	payload := []byte(*in.ImageManifest)
 	got := digest.SHA256.FromBytes(payload)
 	if want != "" {
@@ -677,9 +682,31 @@ func putImageError(err error, k storage.RepoKey) error {
 	case apierr.DigestInvalid:
 		return apierr.New(apierr.ImageDigestDoesNotMatch, "%s", e.Message)
 	case apierr.ManifestInvalid, apierr.TagInvalid:
-		return apierr.New(apierr.InvalidParameter, "Invalid parameter at 'imageManifest' failed to satisfy constraint: '%s'", e.Message)
+		// ECR says the same words for every manifest it cannot take; the
+		// reason goes to the server log.
+		return apierr.Wrap(apierr.InvalidParameter, errors.New(e.Message), invalidManifestText)
 	}
 	return err
+}
+
+// invalidManifestText is ECR's PutImage answer for any manifest it rejects
+// as malformed, byte for byte (clients and retag scripts match on it).
+const invalidManifestText = "Invalid parameter at 'ImageManifest' failed to satisfy constraint: 'Invalid JSON syntax'"
+
+var errNoMediaType = errors.New("the manifest has no mediaType member and the request no imageManifestMediaType")
+
+// hasMediaType reports whether the manifest names its own media type. ECR
+// refuses to guess one: without it the request must carry
+// imageManifestMediaType. A payload that is not a JSON object counts as
+// having one, so the parser reports what is really wrong with it.
+func hasMediaType(manifest string) bool {
+	var top struct {
+		MediaType *string `json:"mediaType"`
+	}
+	if err := json.Unmarshal([]byte(manifest), &top); err != nil {
+		return true
+	}
+	return top.MediaType != nil && *top.MediaType != ""
 }
 
 func (a *API) describeImageReplicationStatus(ctx context.Context, c *awsapi.Call) (any, error) {

@@ -280,7 +280,7 @@ func TestPutImageErrors(t *testing.T) {
 	apiErr(t, put(string(img.manifest), "v3", "sha256:"+strings.Repeat("a", 64)), "ImageDigestDoesNotMatchException", "")
 	missingLayer := ociManifest(t, img.config, []byte("never uploaded"))
 	apiErr(t, put(string(missingLayer.manifest), "v4", ""), "LayersNotFoundException", "required for pushing image into repository with name 'app'")
-	apiErr(t, put("{not json", "v5", ""), "InvalidParameterException", "imageManifest")
+	apiErr(t, put("{not json", "v5", ""), "InvalidParameterException", "'ImageManifest'")
 	apiErr(t, put(string(img.manifest), "bad tag!", ""), "InvalidParameterException", "imageTag")
 	_, err := e.root.PutImage(ctx, &ecrsdk.PutImageInput{RepositoryName: aws.String("nope"), ImageManifest: aws.String(string(img.manifest))})
 	apiErr(t, err, "RepositoryNotFoundException", "The repository with name 'nope' does not exist in the registry with id '111111111111'")

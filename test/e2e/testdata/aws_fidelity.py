@@ -1,0 +1,56 @@
+"""boto3 against berth where AWS clients and scripts match on AWS's exact
+words or shapes (issue 15). Each section is one difference that was fixed.
+
+Environment: BERTH_ENDPOINT, BERTH_KEY, BERTH_SECRET, BERTH_ACCOUNT.
+Prints OK on success; any failed expectation raises.
+"""
+import hashlib
+import json
+import os
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+ENDPOINT = os.environ["BERTH_ENDPOINT"]
+ACCOUNT = os.environ["BERTH_ACCOUNT"]
+CFG = Config(retries={"max_attempts": 1, "mode": "standard"})
+
+
+def client(service, region="us-east-1"):
+    return boto3.client(service, endpoint_url=ENDPOINT, region_name=region, config=CFG,
+                        aws_access_key_id=os.environ["BERTH_KEY"], aws_secret_access_key=os.environ["BERTH_SECRET"])
+
+
+def sha(b):
+    return "sha256:" + hashlib.sha256(b).hexdigest()
+
+
+def expect_error(code, message, fn, **kw):
+    """Calls fn and asserts AWS's error code and, byte for byte, its message."""
+    try:
+        fn(**kw)
+    except ClientError as e:
+        err = e.response["Error"]
+        assert err["Code"] == code, (code, err)
+        assert message is None or err["Message"] == message, "\n got  %r\n want %r" % (err["Message"], message)
+        return e
+    raise AssertionError("expected " + code)
+
+
+# ECR PutImage: a manifest without mediaType needs imageManifestMediaType.
+ecr = client("ecr")
+ecr.create_repository(repositoryName="fid/chart")
+cfg = b'{"name":"chart","version":"1.0.0"}'
+up = ecr.initiate_layer_upload(repositoryName="fid/chart")
+ecr.upload_layer_part(repositoryName="fid/chart", uploadId=up["uploadId"], partFirstByte=0, partLastByte=len(cfg) - 1, layerPartBlob=cfg)
+ecr.complete_layer_upload(repositoryName="fid/chart", uploadId=up["uploadId"], layerDigests=[sha(cfg)])
+chart = json.dumps({"schemaVersion": 2, "config": {"mediaType": "application/vnd.cncf.helm.config.v1+json", "digest": sha(cfg), "size": len(cfg)},
+                    "layers": []})
+expect_error("InvalidParameterException", "Invalid parameter at 'ImageManifest' failed to satisfy constraint: 'Invalid JSON syntax'",
+             ecr.put_image, repositoryName="fid/chart", imageManifest=chart, imageTag="1.0.0")
+img = ecr.put_image(repositoryName="fid/chart", imageManifest=chart, imageTag="1.0.0",
+                    imageManifestMediaType="application/vnd.oci.image.manifest.v1+json")["image"]
+assert img["imageManifestMediaType"] == "application/vnd.oci.image.manifest.v1+json", img
+
+print("OK")
