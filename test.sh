@@ -17,9 +17,14 @@ root=$(pwd)
 export GOFLAGS="${GOFLAGS:--buildvcs=false}"
 # install-deps.sh builds MinIO; from here on a missing one fails the S3 tests.
 export BERTH_TEST_REQUIRE_MINIO=1
+# …and a missing PostgreSQL fails the PostgreSQL tests instead of skipping them.
+export BERTH_TEST_REQUIRE_PG=1
 tmp=$(mktemp -d /tmp/berth-test.XXXXXX)
 docker_dir="$tmp/docker"
 docker_started=0
+# Outside $tmp (0700): the server runs as the postgres user when we are root.
+pg_dir=$(mktemp -d /tmp/berth-test-pg.XXXXXX)
+pg_started=0
 declare -a phase_names=() phase_secs=() phase_results=()
 failed=0
 
@@ -28,6 +33,10 @@ cleanup() {
 	if ((docker_started)); then
 		"$root/scripts/dockerd.sh" stop "$docker_dir" || true
 	fi
+	if ((pg_started)); then
+		"$root/scripts/postgres.sh" stop "$pg_dir" || true
+	fi
+	rm -rf "$pg_dir"
 	if [[ ${BERTH_TEST_KEEP:-} == 1 ]]; then
 		echo "kept $tmp"
 	else
@@ -86,6 +95,16 @@ start_docker() {
 	docker version --format 'docker client {{.Client.Version}}, engine {{.Server.Version}}'
 }
 
+# One PostgreSQL for every test binary (pgtest makes a database per test on
+# it, named by BERTH_TEST_PG_URL) instead of an initdb per package.
+start_postgres() {
+	local line
+	line=$("$root/scripts/postgres.sh" start "$pg_dir") || return 1
+	pg_started=1
+	export "${line?}"
+	echo "${line%%\?*}"
+}
+
 vet() {
 	local unformatted rc=0
 	unformatted=$(gofmt -l cmd internal test pkg examples 2>/dev/null || true)
@@ -108,6 +127,11 @@ unit() {
 	local rc=0
 	# shellcheck disable=SC2046
 	go test -count=1 $(race_flag) ./... || rc=1
+	# Everything that keeps state in the metadata database, again with
+	# PostgreSQL behind it (BERTH_TEST_METADATA=postgres; the stores' own
+	# PostgreSQL tests already ran above).
+	# shellcheck disable=SC2046
+	BERTH_TEST_METADATA=postgres go test -count=1 $(race_flag) ./internal/iamsvc/... ./internal/awsapi/... ./internal/server/... || rc=1
 	# examples/*: modules of their own (replace → this checkout) that use
 	# pkg/berthtest the way another project's CI would.
 	local ex
@@ -138,6 +162,9 @@ conformance() {
 phase install install_deps || { summary; exit 1; }
 if wanted e2e; then
 	phase dockerd start_docker || { summary; exit 1; }
+fi
+if wanted unit || wanted e2e; then
+	phase postgres start_postgres || { summary; exit 1; }
 fi
 if wanted vet; then phase vet vet || true; fi
 if wanted unit; then phase unit unit || true; fi

@@ -16,6 +16,7 @@ declare -A need=(
 	[skopeo]=skopeo
 	[podman]=podman
 	[jq]=jq
+	[pg_ctlcluster]=postgresql # initdb + pg_ctl for the PostgreSQL metadata tests (scripts/postgres.sh)
 	[curl]=curl
 	[ip]=iproute2
 	[python3]=python3

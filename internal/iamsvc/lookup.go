@@ -24,6 +24,14 @@ func constantTimeEqual(a, b string) bool {
 // (session) key id. Unknown or inactive keys → InvalidCredentials; expired
 // sessions → ExpiredToken.
 func (s *Service) ResolveAccessKey(id string) (*auth.Credential, error) {
+	c, err := s.resolveAccessKey(id)
+	if err != nil && apierr.HasCode(err, apierr.InvalidCredentials) && s.syncOnMiss() {
+		return s.resolveAccessKey(id)
+	}
+	return c, err
+}
+
+func (s *Service) resolveAccessKey(id string) (*auth.Credential, error) {
 	st, done := s.read()
 	defer done()
 	if k, ok := st.keys[id]; ok {

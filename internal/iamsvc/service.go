@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,19 +23,33 @@ import (
 
 	"github.com/berth-dev/berth/internal/apierr"
 	"github.com/berth-dev/berth/internal/iam"
+	"github.com/berth-dev/berth/internal/storage/sqldb"
 )
 
 // Service is safe for concurrent use. Reads take a shared lock on the
 // in-memory model; writes are serialised, persisted in one transaction, and
 // then bump Generation so that caches built on earlier reads are dropped.
+//
+// Several processes may share one database (the PostgreSQL scale-out
+// backend). The database's iam_generation row orders their writes: a writer
+// locks it, reloads the model first if another node moved it, and increments
+// it with its change (and NOTIFY berth_iam on PostgreSQL). Sync brings a
+// node's model up to the database's generation; the server calls it on
+// every notification and from a periodic check (the bound in
+// docs/ARCHITECTURE.md), and lookups of an unknown key call it before
+// refusing, so a key created on another node works at once.
 type Service struct {
 	db   *sql.DB
 	keys *Keys
 	now  func() time.Time
+	pg   bool // PostgreSQL: other processes may write the same tables
 
-	mu  sync.RWMutex
-	st  *state
-	gen atomic.Uint64
+	mu    sync.RWMutex
+	st    *state
+	gen   atomic.Uint64
+	dbGen atomic.Int64 // the iam_generation the model reflects
+
+	lastMissSync atomic.Int64 // unix ns of the last Sync triggered by an unknown key
 }
 
 // Option tunes a Service.
@@ -49,20 +64,110 @@ func Open(ctx context.Context, db *sql.DB, keys *Keys, opts ...Option) (*Service
 	if db == nil || keys == nil {
 		return nil, errors.New("iamsvc: db and keys are required")
 	}
-	s := &Service{db: db, keys: keys, now: time.Now}
+	s := &Service{db: db, keys: keys, now: time.Now, pg: sqldb.DialectOf(db) == sqldb.Postgres}
 	for _, o := range opts {
 		o(s)
 	}
 	if err := migrate(ctx, db); err != nil {
 		return nil, err
 	}
-	st, err := s.load(ctx)
+	st, gen, err := s.snapshot(ctx)
 	if err != nil {
 		return nil, err
 	}
 	s.st = st
+	s.dbGen.Store(gen)
 	s.gen.Store(1)
 	return s, nil
+}
+
+// snapshot reads the generation and the model from one consistent view.
+func (s *Service) snapshot(ctx context.Context) (*state, int64, error) {
+	var opts *sql.TxOptions
+	if s.pg {
+		opts = &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}
+	}
+	tx, err := s.db.BeginTx(ctx, opts)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer tx.Rollback()
+	gen, err := readGeneration(ctx, tx, "")
+	if err != nil {
+		return nil, 0, err
+	}
+	st, err := s.load(ctx, tx)
+	if err != nil {
+		return nil, 0, err
+	}
+	return st, gen, tx.Commit()
+}
+
+func readGeneration(ctx context.Context, q querier, suffix string) (int64, error) {
+	var gen int64
+	if err := q.QueryRowContext(ctx, `SELECT gen FROM iam_generation WHERE id = 1`+suffix).Scan(&gen); err != nil {
+		return 0, fmt.Errorf("iam generation: %w", err)
+	}
+	return gen, nil
+}
+
+// Sync reloads the model when another process changed the identity tables
+// since this one last read them. It costs one indexed read when nothing
+// changed.
+func (s *Service) Sync(ctx context.Context) error {
+	gen, err := readGeneration(ctx, s.db, "")
+	if err != nil {
+		return err
+	}
+	if gen == s.dbGen.Load() {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if gen == s.dbGen.Load() {
+		return nil
+	}
+	st, gen, err := s.snapshot(ctx)
+	if err != nil {
+		return err
+	}
+	s.st = st
+	s.dbGen.Store(gen)
+	s.gen.Add(1)
+	return nil
+}
+
+// Watch runs Sync every interval until ctx ends: the safety net under
+// notifications, which a dropped listener connection can miss.
+func (s *Service) Watch(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			_ = s.Sync(ctx) // the database being away is retried on the next tick
+		}
+	}
+}
+
+// syncOnMiss is Sync for a credential this node does not know: it may have
+// been created on another node a moment ago. At most one such check runs
+// per 50 ms so that floods of bogus key ids cannot flood the database.
+func (s *Service) syncOnMiss() bool {
+	if !s.pg {
+		return false
+	}
+	now := time.Now().UnixNano()
+	last := s.lastMissSync.Load()
+	if now-last < int64(50*time.Millisecond) || !s.lastMissSync.CompareAndSwap(last, now) {
+		return false
+	}
+	before := s.dbGen.Load()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	return s.Sync(ctx) == nil && s.dbGen.Load() != before
 }
 
 // Generation changes after every write. Caches of principals and policies
@@ -75,7 +180,7 @@ func (s *Service) Keys() *Keys { return s.keys }
 // Now is the service clock.
 func (s *Service) Now() time.Time { return s.now() }
 
-func (s *Service) load(ctx context.Context) (*state, error) {
+func (s *Service) load(ctx context.Context, q querier) (*state, error) {
 	st := newState()
 	for _, mp := range iam.AWSManagedPolicies() {
 		pol, err := iam.ParsePolicy(mp.Document, iam.IdentityPolicy)
@@ -91,7 +196,7 @@ func (s *Service) load(ctx context.Context) (*state, error) {
 		}
 	}
 	now := s.now()
-	err := loadRows(ctx, s.db, func(kind, id string, body []byte) error {
+	err := loadRows(ctx, q, func(kind, id string, body []byte) error {
 		switch kind {
 		case kindAccount:
 			var r accountRec
@@ -214,14 +319,30 @@ func (t *tx) del(kind, id string)           { t.changes = append(t.changes, chan
 func (s *Service) write(ctx context.Context, fn func(t *tx, st *state) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	dbtx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return apierr.Wrap(apierr.Internal, err, "could not save the change")
+	}
+	defer dbtx.Rollback()
+	// Locking the generation row orders this write after every other node's.
+	gen, err := readGeneration(ctx, dbtx, sqldb.ForUpdate(s.db))
+	if err != nil {
+		return apierr.Wrap(apierr.Internal, err, "could not save the change")
+	}
+	if gen != s.dbGen.Load() {
+		st, err := s.load(ctx, dbtx)
+		if err != nil {
+			return apierr.Wrap(apierr.Internal, err, "could not load the identity model")
+		}
+		s.st = st
+		s.dbGen.Store(gen)
+		s.gen.Add(1)
+	}
 	t := &tx{s: s}
 	if err := fn(t, s.st); err != nil {
 		if len(t.changes) > 0 {
 			// fn changed memory before failing; resynchronise.
-			if st, lerr := s.load(context.WithoutCancel(ctx)); lerr == nil {
-				s.st = st
-			}
-			s.gen.Add(1)
+			s.reloadAfterFailure(ctx, dbtx, gen)
 		}
 		return err
 	}
@@ -229,16 +350,41 @@ func (s *Service) write(ctx context.Context, fn func(t *tx, st *state) error) er
 	if len(t.changes) == 0 {
 		return nil
 	}
-	if err := writeChanges(ctx, s.db, t.changes); err != nil {
-		st, lerr := s.load(context.WithoutCancel(ctx))
-		if lerr == nil {
-			s.st = st
-		}
-		s.gen.Add(1)
+	err = writeChanges(ctx, dbtx, t.changes)
+	if err == nil {
+		_, err = dbtx.ExecContext(ctx, `UPDATE iam_generation SET gen = ? WHERE id = 1`, gen+1)
+	}
+	if err == nil && s.pg {
+		// Delivered to the listeners of every node when the transaction commits.
+		_, err = dbtx.ExecContext(ctx, `SELECT pg_notify('`+NotifyChannel+`', ?)`, strconv.FormatInt(gen+1, 10))
+	}
+	if err == nil {
+		err = dbtx.Commit()
+	}
+	if err != nil {
+		s.reloadAfterFailure(ctx, dbtx, gen)
 		return apierr.Wrap(apierr.Internal, err, "could not save the change")
 	}
+	s.dbGen.Store(gen + 1)
 	s.gen.Add(1)
 	return nil
+}
+
+// NotifyChannel is the PostgreSQL notification channel of identity changes.
+const NotifyChannel = "berth_iam"
+
+// reloadAfterFailure replaces the model, which a failed write may have
+// changed, with what the database holds. The transaction is rolled back
+// first: on SQLite it holds the only writer connection.
+func (s *Service) reloadAfterFailure(ctx context.Context, dbtx *sql.Tx, gen int64) {
+	dbtx.Rollback()
+	if st, dbGen, err := s.snapshot(context.WithoutCancel(ctx)); err == nil {
+		s.st = st
+		s.dbGen.Store(dbGen)
+	} else {
+		s.dbGen.Store(gen - 1) // unknown state: the next write or Sync reloads
+	}
+	s.gen.Add(1)
 }
 
 // pruneSessions drops expired sessions as part of any write.

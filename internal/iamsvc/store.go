@@ -3,22 +3,20 @@ package iamsvc
 import (
 	"context"
 	"database/sql"
+	"embed"
 	"encoding/json"
 	"fmt"
+
+	"github.com/berth-dev/berth/internal/storage/sqlmigrate"
 )
 
 // The identity model is small (thousands of rows, not millions) and read on
 // every request, so it lives in memory and the database keeps a durable copy:
 // one JSON document per entity in one table. Every change is one
-// transaction over the rows it touches.
-var migrations = []string{
-	`CREATE TABLE IF NOT EXISTS iam_objects (
-		kind TEXT NOT NULL,
-		id   TEXT NOT NULL,
-		body BLOB NOT NULL,
-		PRIMARY KEY (kind, id)
-	)`,
-}
+// transaction over the rows it touches that also increments iam_generation.
+//
+//go:embed migrations/*.sql
+var migrationFS embed.FS
 
 // Row kinds.
 const (
@@ -32,36 +30,16 @@ const (
 )
 
 func migrate(ctx context.Context, db *sql.DB) error {
-	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS iam_schema (version INTEGER NOT NULL)`); err != nil {
+	if err := sqlmigrate.Apply(ctx, db, "iam", migrationFS); err != nil {
 		return fmt.Errorf("iam schema: %w", err)
 	}
-	var v int
-	err := db.QueryRowContext(ctx, `SELECT version FROM iam_schema`).Scan(&v)
-	if err == sql.ErrNoRows {
-		if _, err := db.ExecContext(ctx, `INSERT INTO iam_schema (version) VALUES (0)`); err != nil {
-			return err
-		}
-	} else if err != nil {
-		return err
-	}
-	for ; v < len(migrations); v++ {
-		tx, err := db.BeginTx(ctx, nil)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("iam migration %d: %w", v+1, err)
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE iam_schema SET version = ?`, v+1); err != nil {
-			tx.Rollback()
-			return err
-		}
-		if err := tx.Commit(); err != nil {
-			return err
-		}
-	}
 	return nil
+}
+
+// querier is *sql.DB or *sql.Tx.
+type querier interface {
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
 }
 
 // change is one row to write (body != nil) or delete.
@@ -70,12 +48,7 @@ type change struct {
 	body     any
 }
 
-func writeChanges(ctx context.Context, db *sql.DB, changes []change) error {
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
+func writeChanges(ctx context.Context, tx *sql.Tx, changes []change) error {
 	for _, c := range changes {
 		if c.body == nil {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM iam_objects WHERE kind = ? AND id = ?`, c.kind, c.id); err != nil {
@@ -93,10 +66,10 @@ func writeChanges(ctx context.Context, db *sql.DB, changes []change) error {
 			return err
 		}
 	}
-	return tx.Commit()
+	return nil
 }
 
-func loadRows(ctx context.Context, db *sql.DB, fn func(kind, id string, body []byte) error) error {
+func loadRows(ctx context.Context, db querier, fn func(kind, id string, body []byte) error) error {
 	rows, err := db.QueryContext(ctx, `SELECT kind, id, body FROM iam_objects`)
 	if err != nil {
 		return err

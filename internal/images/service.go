@@ -39,6 +39,7 @@ type Service struct {
 	maxManifest int64
 	cache       *manifestCache
 	locks       keyedMutex
+	clusterLock func(ctx context.Context, key string) (unlock func(), err error)
 	newID       func() (string, error)
 	mayKnow     func(ctx context.Context, k storage.RepoKey) bool
 	onPush      func(ctx context.Context, k storage.RepoKey) (*storage.Repository, error)
@@ -76,6 +77,12 @@ func WithRegionHint(mayKnow func(ctx context.Context, k storage.RepoKey) bool) O
 // nil for ECR's defaults; its Key and CreatedAt are ignored.
 func WithRepositoryDefaults(settings func(ctx context.Context, k storage.RepoKey) (*storage.Repository, error)) Option {
 	return func(s *Service) { s.onPush = settings }
+}
+
+// WithUploadLock adds a lock shared by every process on the same metadata
+// (a PostgreSQL advisory lock) around each upload's chunks.
+func WithUploadLock(lock func(ctx context.Context, key string) (unlock func(), err error)) Option {
+	return func(s *Service) { s.clusterLock = lock }
 }
 
 // WithUploadIDs replaces the upload id generator (tests).

@@ -43,7 +43,10 @@ func (s *Service) StartUpload(ctx context.Context, k storage.RepoKey) (string, e
 // interleave. BlobUploadUnknown when the id is unknown or belongs to
 // another repository.
 func (s *Service) Upload(ctx context.Context, k storage.RepoKey, id string, fn func(storage.Upload) error) error {
-	unlock := s.locks.lock(id)
+	unlock, err := s.lockUpload(ctx, id)
+	if err != nil {
+		return err
+	}
 	defer unlock()
 	if err := s.ownUpload(ctx, k, id); err != nil {
 		return err
@@ -97,7 +100,10 @@ func (s *Service) CommitUpload(ctx context.Context, k storage.RepoKey, u storage
 
 // CancelUpload deletes an upload session and its data.
 func (s *Service) CancelUpload(ctx context.Context, k storage.RepoKey, id string) error {
-	unlock := s.locks.lock(id)
+	unlock, err := s.lockUpload(ctx, id)
+	if err != nil {
+		return err
+	}
 	defer unlock()
 	if err := s.ownUpload(ctx, k, id); err != nil {
 		return err
@@ -134,8 +140,11 @@ func (s *Service) CleanupUploads(ctx context.Context, olderThan time.Time) (int,
 		if err := ctx.Err(); err != nil {
 			return n, err
 		}
-		unlock := s.locks.lock(id)
-		err := s.blobs.Uploads().Remove(ctx, id)
+		unlock, err := s.lockUpload(ctx, id)
+		if err != nil {
+			return n, err
+		}
+		err = s.blobs.Uploads().Remove(ctx, id)
 		if err == nil {
 			err = s.meta.DeleteUpload(ctx, id)
 			if errors.Is(err, storage.ErrNotFound) {
@@ -150,4 +159,21 @@ func (s *Service) CleanupUploads(ctx context.Context, olderThan time.Time) (int,
 		n++
 	}
 	return n, nil
+}
+
+// lockUpload serialises work on upload id: in this process with a keyed
+// mutex, and across processes with the cluster lock when one is configured
+// (WithUploadLock), so the chunks of one upload never interleave whichever
+// nodes they reach.
+func (s *Service) lockUpload(ctx context.Context, id string) (func(), error) {
+	unlock := s.locks.lock(id)
+	if s.clusterLock == nil {
+		return unlock, nil
+	}
+	release, err := s.clusterLock(ctx, "upload:"+id)
+	if err != nil {
+		unlock()
+		return nil, apierr.Wrap(apierr.Internal, err, "upload lock unavailable, retry")
+	}
+	return func() { release(); unlock() }, nil
 }

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/internal/apierr"
+	"github.com/berth-dev/berth/internal/storage/sqldb"
 )
 
 // Parameter types and tiers.
@@ -258,7 +259,7 @@ func (s *Service) Get(ctx context.Context, sc Scope, ref Ref, decrypt bool) (*Pa
 	var stored []byte
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
-		p, stored, err = selectVersion(ctx, tx, sc, ref)
+		p, stored, err = selectVersion(ctx, tx, sqldb.DialectOf(s.db), sc, ref)
 		return err
 	})
 	if err != nil {
@@ -451,14 +452,7 @@ func aad(sc Scope, name string, version int64) []byte {
 	return []byte("ssm\x00" + sc.Account + "\x00" + sc.Region + "\x00" + name + "\x00" + strconv.FormatInt(version, 10))
 }
 
+// inTx is sqldb.InTx: on PostgreSQL fn may run more than once.
 func (s *Service) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if err := fn(tx); err != nil {
-		return err
-	}
-	return tx.Commit()
+	return sqldb.InTx(ctx, s.db, fn)
 }

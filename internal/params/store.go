@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/internal/apierr"
+	"github.com/berth-dev/berth/internal/storage/sqldb"
 	"github.com/berth-dev/berth/internal/storage/sqlmigrate"
 )
 
@@ -98,8 +99,17 @@ func prefixCols(alias string) string {
 	return strings.Join(cols, ", ")
 }
 
+// labelHas is the condition "the version's labels (a JSON array) contain ?"
+// in each dialect.
+func labelHas(d sqldb.Dialect) string {
+	if d == sqldb.Postgres {
+		return `EXISTS (SELECT 1 FROM jsonb_array_elements_text(labels::jsonb) AS l(value) WHERE l.value = ?)`
+	}
+	return `EXISTS (SELECT 1 FROM json_each(labels) WHERE value = ?)`
+}
+
 // selectVersion resolves a Ref to one stored version.
-func selectVersion(ctx context.Context, tx *sql.Tx, sc Scope, ref Ref) (*Parameter, []byte, error) {
+func selectVersion(ctx context.Context, tx *sql.Tx, d sqldb.Dialect, sc Scope, ref Ref) (*Parameter, []byte, error) {
 	var err error
 	if ref.Name, err = storedName(ctx, tx, sc, ref.Name); err != nil {
 		return nil, nil, err
@@ -111,7 +121,7 @@ func selectVersion(ctx context.Context, tx *sql.Tx, sc Scope, ref Ref) (*Paramet
 			WHERE account = ? AND region = ? AND name = ? AND version = ?`, sc.Account, sc.Region, ref.Name, ref.Version)
 	case ref.Label != "":
 		row = tx.QueryRowContext(ctx, `SELECT `+versionCols+` FROM ssm_parameter_versions
-			WHERE account = ? AND region = ? AND name = ? AND EXISTS (SELECT 1 FROM json_each(labels) WHERE value = ?)`,
+			WHERE account = ? AND region = ? AND name = ? AND `+labelHas(d),
 			sc.Account, sc.Region, ref.Name, ref.Label)
 	default:
 		row = tx.QueryRowContext(ctx, `SELECT `+prefixCols("v")+` FROM ssm_parameters p JOIN ssm_parameter_versions v

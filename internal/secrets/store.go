@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/internal/apierr"
+	"github.com/berth-dev/berth/internal/storage/sqldb"
 	"github.com/berth-dev/berth/internal/storage/sqlmigrate"
 )
 
@@ -29,16 +30,9 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	return nil
 }
 
+// inTx is sqldb.InTx: on PostgreSQL fn may run more than once.
 func (s *Service) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if err := fn(tx); err != nil {
-		return err
-	}
-	return tx.Commit()
+	return sqldb.InTx(ctx, s.db, fn)
 }
 
 func notFound() error {
@@ -154,10 +148,16 @@ func setStages(ctx context.Context, tx *sql.Tx, arn, versionID string, stages []
 // pruneVersions keeps at most maxVersions, dropping the oldest versions that
 // no staging label points at (AWS deprecates those the same way).
 func pruneVersions(ctx context.Context, tx *sql.Tx, arn string) error {
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM sm_secret_versions WHERE arn = ?`, arn).Scan(&n); err != nil {
+		return err
+	}
+	if n <= maxVersions {
+		return nil
+	}
 	_, err := tx.ExecContext(ctx, `DELETE FROM sm_secret_versions WHERE arn = ? AND version_id IN (
 		SELECT version_id FROM sm_secret_versions WHERE arn = ? AND stages = '[]'
-		ORDER BY created_ms, version_id
-		LIMIT max(0, (SELECT count(*) FROM sm_secret_versions WHERE arn = ?) - ?))`, arn, arn, arn, maxVersions)
+		ORDER BY created_ms, version_id LIMIT ?)`, arn, arn, n-maxVersions)
 	return err
 }
 

@@ -24,7 +24,7 @@ const (
 func newServer(t *testing.T) (*server.Server, *httptest.Server) {
 	t.Helper()
 	s, err := server.New(context.Background(), server.Config{DataDir: t.TempDir(), AccountID: "000000000000",
-		RootAccessKeyID: opKey, RootSecretKey: opSecret}, nil)
+		RootAccessKeyID: opKey, RootSecretKey: opSecret, Metadata: testMetadata(t)}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

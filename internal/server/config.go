@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/internal/ecrhost"
+	"github.com/berth-dev/berth/internal/storage/sqldb"
 )
 
 // Config is everything `berth serve` needs; the CLI fills it from flags and env.
@@ -32,6 +33,11 @@ type Config struct {
 	Storage string
 	// S3Redirect answers blob GETs with 307 to a presigned S3 URL.
 	S3Redirect bool
+	// Metadata selects the metadata database: "" (SQLite in DataDir) or a
+	// postgres:// URL (the scale-out backend, shared by every node).
+	Metadata string
+	// MetadataPool is the PostgreSQL connection pool size per node.
+	MetadataPool int
 }
 
 // Validate fills defaults and rejects impossible settings.
@@ -47,6 +53,12 @@ func (c *Config) Validate() error {
 	}
 	if c.AccountID == "" {
 		c.AccountID = "000000000000"
+	}
+	if c.Metadata != "" && !sqldb.IsPostgresURL(c.Metadata) {
+		return fmt.Errorf("--metadata %q: want a postgres://… URL (leave it empty for SQLite in the data directory)", c.Metadata)
+	}
+	if c.MetadataPool <= 0 {
+		c.MetadataPool = 32
 	}
 	if !ecrhost.IsAccountID(c.AccountID) {
 		return fmt.Errorf("--account-id %q: an account id is exactly 12 digits", c.AccountID)

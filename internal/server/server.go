@@ -29,7 +29,7 @@ import (
 	"github.com/berth-dev/berth/internal/params"
 	"github.com/berth-dev/berth/internal/secrets"
 	"github.com/berth-dev/berth/internal/storage"
-	"github.com/berth-dev/berth/internal/storage/sqlmeta"
+	"github.com/berth-dev/berth/internal/storage/sqldb"
 )
 
 // Server is a running berth minus its listener, so tests can serve Handler
@@ -73,7 +73,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	meta, err := sqlmeta.Open(ctx, filepath.Join(cfg.DataDir, "berth.db"))
+	meta, err := openMetadata(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -90,8 +90,15 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: log, creds: creds, blobs: blobs, meta: meta, ecrDocs: ecrDocs}
-	img, err := images.New(blobs, meta, images.WithMaxManifestBytes(cfg.MaxManifestBytes), images.WithLogger(log),
-		images.WithRegionHint(s.callerMayDescribe), images.WithRepositoryDefaults(ecr.CreateOnPushSettings(ecrDocs)))
+	imgOpts := []images.Option{images.WithMaxManifestBytes(cfg.MaxManifestBytes), images.WithLogger(log),
+		images.WithRegionHint(s.callerMayDescribe), images.WithRepositoryDefaults(ecr.CreateOnPushSettings(ecrDocs))}
+	if cfg.clustered() {
+		// Other nodes move tags too: every resolve reads PostgreSQL.
+		imgOpts = append(imgOpts, images.WithManifestCache(0, 0), images.WithUploadLock(func(ctx context.Context, key string) (func(), error) {
+			return sqldb.LockSession(ctx, meta.DB(), key)
+		}))
+	}
+	img, err := images.New(blobs, meta, imgOpts...)
 	if err != nil {
 		meta.Close()
 		return nil, err
@@ -108,6 +115,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	cctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.stopCleanup, s.cleanupDone = cancel, make(chan struct{})
 	go s.cleanupLoop(cctx)
+	s.startCoherence(cctx)
 	return s, nil
 }
 
@@ -172,7 +180,11 @@ func (s *Server) openIdentity(ctx context.Context, db *sql.DB) error {
 	if s.authn, err = auth.NewAuthenticator(s.ids, keys.TokenMACKey()); err != nil {
 		return err
 	}
-	s.authz, err = authz.New(s.ids, s.meta)
+	var azOpts []authz.Option
+	if s.cfg.clustered() {
+		azOpts = append(azOpts, authz.WithRepoTTL(clusterRepoTTL))
+	}
+	s.authz, err = authz.New(s.ids, s.meta, azOpts...)
 	return err
 }
 

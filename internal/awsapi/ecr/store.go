@@ -3,10 +3,12 @@ package ecr
 import (
 	"context"
 	"database/sql"
+	"embed"
 	"errors"
 	"fmt"
 
 	"github.com/berth-dev/berth/internal/storage"
+	"github.com/berth-dev/berth/internal/storage/sqlmigrate"
 )
 
 // RegistryStore keeps the registry-level documents that have no place in
@@ -37,8 +39,10 @@ const (
 	kindLifecycleView  = "lifecycle-preview"
 )
 
-// SQLStore is RegistryStore on the metadata database (SQLite; the table is
-// created on first use, like the identity tables).
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// SQLStore is RegistryStore on the metadata database (SQLite or PostgreSQL).
 type SQLStore struct{ db *sql.DB }
 
 // NewSQLStore creates the table if needed.
@@ -46,15 +50,7 @@ func NewSQLStore(ctx context.Context, db *sql.DB) (*SQLStore, error) {
 	if db == nil {
 		return nil, errors.New("ecr: database required")
 	}
-	_, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS ecr_registry_docs (
-		account TEXT NOT NULL,
-		region  TEXT NOT NULL,
-		kind    TEXT NOT NULL,
-		id      TEXT NOT NULL,
-		body    BLOB NOT NULL,
-		PRIMARY KEY (account, region, kind, id)
-	) WITHOUT ROWID`)
-	if err != nil {
+	if err := sqlmigrate.Apply(ctx, db, "ecr", migrationFS); err != nil {
 		return nil, fmt.Errorf("ecr registry table: %w", err)
 	}
 	return &SQLStore{db: db}, nil

@@ -19,6 +19,7 @@ import (
 	"github.com/berth-dev/berth/internal/iamsvc"
 	"github.com/berth-dev/berth/internal/params"
 	"github.com/berth-dev/berth/internal/secrets"
+	"github.com/berth-dev/berth/internal/storage/sqldb"
 )
 
 const (
@@ -70,6 +71,23 @@ func (e *testEnv) rootSSM() *ssm.Client { return e.ssm(e.Root) }
 func (e *testEnv) dbBytes(t *testing.T) []byte {
 	t.Helper()
 	var all []byte
+	if sqldb.DialectOf(e.IDs.DB) == sqldb.Postgres {
+		// PostgreSQL's files are not ours to read: take every stored row.
+		rows, err := e.IDs.DB.Query(`SELECT convert_to(name, 'UTF8') || value FROM ssm_parameter_versions
+			UNION ALL SELECT convert_to(arn, 'UTF8') || value FROM sm_secret_versions`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var b []byte
+			if err := rows.Scan(&b); err != nil {
+				t.Fatal(err)
+			}
+			all = append(all, b...)
+		}
+		return all
+	}
 	for _, suffix := range []string{"", "-wal", "-journal"} {
 		b, err := os.ReadFile(filepath.Join(e.Dir, "meta.db"+suffix))
 		if err != nil && !errors.Is(err, os.ErrNotExist) {

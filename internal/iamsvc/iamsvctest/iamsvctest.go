@@ -5,7 +5,9 @@ package iamsvctest
 import (
 	"context"
 	"database/sql"
+	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -13,6 +15,8 @@ import (
 
 	"github.com/berth-dev/berth/internal/apierr"
 	"github.com/berth-dev/berth/internal/iamsvc"
+	"github.com/berth-dev/berth/internal/storage/sqldb"
+	"github.com/berth-dev/berth/internal/storage/sqldb/pgtest"
 )
 
 // Env is an identity service with its database and key directory.
@@ -29,14 +33,42 @@ type Clock struct{ T time.Time }
 // Now returns the clock's time.
 func (c *Clock) Now() time.Time { return c.T }
 
-// OpenDB opens (creating) a SQLite database at path.
+// OpenDB opens (creating) a SQLite database at path, or, with
+// BERTH_TEST_METADATA=postgres, a fresh PostgreSQL database (test.sh runs
+// the identity, Parameter Store and Secrets Manager tests both ways).
 func OpenDB(t testing.TB, path string) *sql.DB {
 	t.Helper()
+	if os.Getenv("BERTH_TEST_METADATA") == "postgres" {
+		return openPostgres(t, path)
+	}
 	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)")
 	if err != nil {
 		t.Fatal(err)
 	}
 	db.SetMaxOpenConns(1)
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// pgURLs keeps a PostgreSQL database per path so a test that reopens "the
+// same file" (after closing it) finds its data again.
+var (
+	pgMu   sync.Mutex
+	pgURLs = map[string]string{}
+)
+
+func openPostgres(t testing.TB, path string) *sql.DB {
+	pgMu.Lock()
+	url := pgURLs[path]
+	if url == "" {
+		url = pgtest.DSN(t)
+		pgURLs[path] = url
+	}
+	pgMu.Unlock()
+	db, err := sqldb.OpenPostgres(context.Background(), url, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() { db.Close() })
 	return db
 }

@@ -9,6 +9,11 @@
 // DB returns the writer. Other packages (identity) create their own tables on
 // it and must never hold one of its transactions while waiting on something
 // else, since that stalls every registry write.
+//
+// OpenPostgres gives the same Store on PostgreSQL (the scale-out backend):
+// one pool serves reads and writes, the schema comes from the .postgres.sql
+// migrations, and write transactions are SERIALIZABLE with retries
+// (sqldb.InTx).
 package sqlmeta
 
 import (
@@ -22,6 +27,7 @@ import (
 	"path/filepath"
 	"runtime"
 
+	"github.com/berth-dev/berth/internal/storage/sqldb"
 	"github.com/berth-dev/berth/internal/storage/sqlmigrate"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -36,9 +42,10 @@ const component = "registry"
 
 // Store is the SQLite MetaStore. It is safe for concurrent use.
 type Store struct {
-	write *sql.DB
-	read  *sql.DB
-	stmts statements
+	write   *sql.DB
+	read    *sql.DB
+	dialect sqldb.Dialect
+	stmts   statements
 }
 
 // dsn builds the connection string. synchronous=FULL makes every commit
@@ -103,12 +110,38 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	return s, nil
 }
 
+// OpenPostgres opens the MetaStore on the PostgreSQL database at url with a
+// pool of at most poolSize connections and applies pending migrations (under
+// an advisory lock: several nodes may start at once).
+func OpenPostgres(ctx context.Context, url string, poolSize int) (*Store, error) {
+	db, err := sqldb.OpenPostgres(ctx, url, poolSize)
+	if err != nil {
+		return nil, fmt.Errorf("sqlmeta: %w", err)
+	}
+	if err := migrate(ctx, db); err != nil {
+		db.Close()
+		return nil, err
+	}
+	s := &Store{write: db, read: db, dialect: sqldb.Postgres}
+	if err := s.stmts.prepare(ctx, db); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Dialect tells which engine the store runs on.
+func (s *Store) Dialect() sqldb.Dialect { return s.dialect }
+
 // DB returns the single-connection writer handle (see the package comment).
 func (s *Store) DB() *sql.DB { return s.write }
 
 // Close closes both handles. Everything committed is already durable.
 func (s *Store) Close() error {
 	s.stmts.close()
+	if s.read == s.write {
+		return s.write.Close()
+	}
 	return errors.Join(s.read.Close(), s.write.Close())
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/berth-dev/berth/internal/apierr"
 	"github.com/berth-dev/berth/internal/storage"
+	"github.com/berth-dev/berth/internal/storage/sqldb"
 )
 
 // PutManifest stores m and optionally points tag at it, in one transaction.
@@ -298,8 +299,12 @@ func (s *Store) ListTags(ctx context.Context, k storage.RepoKey, p storage.Page)
 // ListManifests pages a repository's manifests by digest with Tags filled
 // and Payload nil.
 func (s *Store) ListManifests(ctx context.Context, k storage.RepoKey, f storage.ImageFilter, p storage.Page) ([]storage.Manifest, error) {
+	tagList := `(SELECT json_group_array(tag) FROM (SELECT tag FROM tags t WHERE t.manifest_id = m.id ORDER BY tag))`
+	if s.dialect == sqldb.Postgres {
+		tagList = `(SELECT coalesce(json_agg(t.tag ORDER BY t.tag), '[]')::text FROM tags t WHERE t.manifest_id = m.id)`
+	}
 	q := `SELECT m.digest, m.media_type, m.artifact_type, NULL, m.size, m.subject, m.annotations, m.pushed_at,
-		(SELECT json_group_array(tag) FROM (SELECT tag FROM tags t WHERE t.manifest_id = m.id ORDER BY tag))
+		` + tagList + `
 		FROM manifests m WHERE m.repo_id = ` + repoID + ` AND m.digest > ?`
 	switch f {
 	case storage.TaggedImages:

@@ -13,6 +13,7 @@ import (
 
 	"github.com/berth-dev/berth/internal/apierr"
 	"github.com/berth-dev/berth/internal/storage"
+	"github.com/berth-dev/berth/internal/storage/sqldb"
 )
 
 var _ storage.MetaStore = (*Store)(nil)
@@ -120,17 +121,10 @@ func unmarshalMap(s string) (map[string]string, error) {
 	return m, err
 }
 
-// inTx runs fn in a write transaction (BEGIN IMMEDIATE through the DSN).
+// inTx runs fn in a write transaction (SQLite: BEGIN IMMEDIATE through the
+// DSN; PostgreSQL: SERIALIZABLE, fn rerun on serialization failures).
 func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.write.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	if err := fn(tx); err != nil {
-		tx.Rollback()
-		return err
-	}
-	return tx.Commit()
+	return sqldb.InTx(ctx, s.write, fn)
 }
 
 func txRepoID(ctx context.Context, tx *sql.Tx, k storage.RepoKey) (int64, error) {
@@ -447,6 +441,8 @@ func (s *Store) GetUpload(ctx context.Context, id string) (storage.RepoKey, erro
 
 // DeleteUpload is idempotent: a missing session is not an error.
 func (s *Store) DeleteUpload(ctx context.Context, id string) error {
-	_, err := s.write.ExecContext(ctx, `DELETE FROM uploads WHERE id = ?`, id)
-	return err
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `DELETE FROM uploads WHERE id = ?`, id)
+		return err
+	})
 }

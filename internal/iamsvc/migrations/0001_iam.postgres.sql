@@ -1,0 +1,6 @@
+CREATE TABLE IF NOT EXISTS iam_objects (
+	kind TEXT COLLATE "C" NOT NULL,
+	id   TEXT COLLATE "C" NOT NULL,
+	body BYTEA NOT NULL,
+	PRIMARY KEY (kind, id)
+);
