@@ -37,7 +37,7 @@ credentials: BERTH_ROOT_ACCESS_KEY_ID / BERTH_ROOT_SECRET_ACCESS_KEY (the root u
 the server's default account).`,
 		Args: cobra.NoArgs,
 	}
-	cmd.AddCommand(newCreateAccountCmd(env))
+	cmd.AddCommand(newCreateAccountCmd(env), newAdminCACmd(env))
 	return cmd
 }
 

@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"encoding/pem"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/berth-dev/berth/internal/cli"
+	"github.com/berth-dev/berth/internal/localca"
 	"github.com/berth-dev/berth/internal/server"
 )
 
@@ -57,5 +60,33 @@ func TestAdminCreateAccountCommand(t *testing.T) {
 				t.Fatalf("code %d stderr %q, want %d containing %q", code, errOut, c.code, c.err)
 			}
 		})
+	}
+}
+
+func TestAdminCAPrintsTheLocalCA(t *testing.T) {
+	data := t.TempDir()
+	run := func(args ...string) (int, string, string) {
+		var out, errb bytes.Buffer
+		code := cli.Run(context.Background(), append([]string{"berth"}, args...), cli.Env{
+			Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }})
+		return code, out.String(), errb.String()
+	}
+	if code, _, errOut := run("admin", "ca", "--data", data); code != cli.ExitNotFound || !strings.Contains(errOut, "berth serve --tls auto --data "+data) {
+		t.Fatalf("no CA yet: code %d stderr %q", code, errOut)
+	}
+	if _, err := localca.Ensure(localca.Options{Dir: filepath.Join(data, "tls"), Names: []string{"localhost"}}); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := run("admin", "ca", "--data", data, "--addr", "127.0.0.1:5443", "--account-id", "111111111111", "--region", "eu-west-2")
+	if code != cli.ExitOK || !strings.Contains(out, filepath.Join(data, "tls", "ca.crt")) ||
+		!strings.Contains(out, "for h in localhost:5443 127.0.0.1:5443 111111111111.dkr.ecr.eu-west-2.localhost:5443;") || !strings.Contains(out, "AWS_CA_BUNDLE=") {
+		t.Fatalf("admin ca: code %d out %q err %q", code, out, errOut)
+	}
+	code, out, _ = run("admin", "ca", "--data", data, "--pem")
+	if block, _ := pem.Decode([]byte(out)); code != cli.ExitOK || block == nil || block.Type != "CERTIFICATE" {
+		t.Fatalf("admin ca --pem: code %d out %q", code, out)
+	}
+	if code, _, errOut := run("admin", "ca", "--data", data, "--tls-domain", "*.x"); code != cli.ExitUsage {
+		t.Fatalf("bad domain: code %d %q", code, errOut)
 	}
 }

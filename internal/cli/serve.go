@@ -25,6 +25,7 @@ prints it once.`,
 		Example: `  berth serve
   BERTH_ADDR=127.0.0.1:5000 BERTH_DATA=/var/lib/berth berth serve --account-id 111111111111 --region eu-west-2
   berth serve --tls-cert cert.pem --tls-key key.pem
+  berth serve --tls auto --addr 0.0.0.0:5000 --tls-domain registry.example.com --tls-region eu-west-2
   eval "$(berth serve --ephemeral --addr 127.0.0.1:0 --seed ci.yaml --print-env --background)"; ...; berth stop`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -47,6 +48,7 @@ prints it once.`,
 	f.StringVar(&cfg.AccountID, "account-id", envOr(env, "BERTH_ACCOUNT_ID", "000000000000"), "default account id, 12 digits (env BERTH_ACCOUNT_ID)")
 	f.StringVar(&cfg.TLSCert, "tls-cert", env.Getenv("BERTH_TLS_CERT"), "TLS certificate file; HTTPS when set with --tls-key (env BERTH_TLS_CERT)")
 	f.StringVar(&cfg.TLSKey, "tls-key", env.Getenv("BERTH_TLS_KEY"), "TLS key file (env BERTH_TLS_KEY)")
+	addTLSAutoFlags(cmd, env, &cfg)
 	f.Int64Var(&cfg.MaxManifestBytes, "max-manifest-bytes", 4<<20, "largest manifest accepted, bytes")
 	f.DurationVar(&cfg.UploadTTL, "upload-ttl", 24*time.Hour, "remove upload sessions idle for longer than this")
 	fixture = addFixtureFlags(cmd, env, &cfg)

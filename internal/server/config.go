@@ -38,6 +38,13 @@ type Config struct {
 	Metadata string
 	// MetadataPool is the PostgreSQL connection pool size per node.
 	MetadataPool int
+
+	// TLS "auto": HTTPS with a local CA and a server certificate kept in
+	// <data>/tls (tlsauto.go); "" or "off": HTTPS only with TLSCert/TLSKey.
+	TLS        string
+	TLSDomains []string // domains whose ECR-style host names the auto certificate covers (default localhost)
+	TLSRegions []string // regions covered besides Region
+	TLSNames   []string // extra subject alternative names (DNS, "*.one.label" or IP)
 }
 
 // Validate fills defaults and rejects impossible settings.
@@ -65,6 +72,9 @@ func (c *Config) Validate() error {
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return fmt.Errorf("--tls-cert and --tls-key must be given together")
+	}
+	if err := c.validateTLS(); err != nil {
+		return err
 	}
 	if (c.RootAccessKeyID == "") != (c.RootSecretKey == "") {
 		return fmt.Errorf("BERTH_ROOT_ACCESS_KEY_ID and BERTH_ROOT_SECRET_ACCESS_KEY must be set together")

@@ -79,6 +79,11 @@ func (s *Server) EnvLines(scheme, addr string) string {
 	} {
 		fmt.Fprintf(&b, "export %s=%s\n", kv[0], shellQuote(kv[1]))
 	}
+	if s.caPath != "" {
+		// The aws CLI, boto3, the Go SDK and the AWS credential helpers
+		// all read it; berth's own client commands use the Go SDK.
+		fmt.Fprintf(&b, "export AWS_CA_BUNDLE=%s\n", shellQuote(s.caPath))
+	}
 	if s.cfg.PidFile != "" {
 		fmt.Fprintf(&b, "export BERTH_PID_FILE=%s\n", shellQuote(s.cfg.PidFile))
 	}

@@ -4,7 +4,6 @@ package server
 
 import (
 	"context"
-	"crypto/tls"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -54,6 +53,10 @@ type Server struct {
 	stopCleanup context.CancelFunc
 	cleanupDone chan struct{}
 	closeOnce   sync.Once
+
+	// Set by secureListener: the CA of --tls auto and its trust commands,
+	// or the warning for plain HTTP off loopback.
+	caPath, tlsBanner, plainWarning string
 }
 
 // New opens storage under cfg.DataDir (blobs/ via fsblob, berth.db via
@@ -262,16 +265,12 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) er
 	if err != nil {
 		return err
 	}
-	scheme := "http"
-	if cfg.TLSCert != "" {
-		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
-		if err != nil {
-			ln.Close()
-			return fmt.Errorf("loading TLS certificate: %w", err)
-		}
-		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}})
-		scheme = "https"
+	sln, scheme, err := s.secureListener(ctx, ln)
+	if err != nil {
+		ln.Close()
+		return err
 	}
+	ln = sln
 	unready, err := s.announce(stdout, scheme, ln.Addr().String())
 	if err != nil {
 		ln.Close()
@@ -310,6 +309,10 @@ func (s *Server) printBanner(w io.Writer, scheme, addr string) {
 		fmt.Fprintf(w, "root credentials: %s\n", s.creds.Path)
 	default:
 		fmt.Fprintf(w, "root credentials: from BERTH_ROOT_ACCESS_KEY_ID / BERTH_ROOT_SECRET_ACCESS_KEY\n")
+	}
+	fmt.Fprint(w, s.tlsBanner)
+	if s.plainWarning != "" {
+		fmt.Fprintln(w, s.plainWarning)
 	}
 }
 
