@@ -94,3 +94,30 @@ func copyMasterKey(t *testing.T, from, to string) {
 		t.Fatal(err)
 	}
 }
+
+func TestMetadataURLValidation(t *testing.T) {
+	for _, c := range []struct {
+		metadata string
+		ok       bool
+	}{
+		{"", true},
+		{"postgres://berth@127.0.0.1:5432/berth", true},
+		{"postgresql://berth@db/berth?sslmode=require", true},
+		{"mysql://root@db/berth", false},
+		{"./berth.db", false},
+	} {
+		cfg := server.Config{DataDir: t.TempDir(), Metadata: c.metadata}
+		err := cfg.Validate()
+		if (err == nil) != c.ok {
+			t.Errorf("--metadata %q: err = %v, want ok=%v", c.metadata, err, c.ok)
+		}
+		if err != nil && !strings.Contains(err.Error(), "postgres://") {
+			t.Errorf("--metadata %q: error %q does not say what is accepted", c.metadata, err)
+		}
+	}
+	// A database that is not there: a clear error, no hang.
+	cfg := server.Config{DataDir: t.TempDir(), Metadata: "postgres://berth@127.0.0.1:1/none?sslmode=disable&connect_timeout=2"}
+	if _, err := server.New(context.Background(), cfg, nil); err == nil || !strings.Contains(err.Error(), "metadata database") {
+		t.Fatalf("unreachable PostgreSQL: %v", err)
+	}
+}

@@ -129,7 +129,7 @@ func WithDataDir(dir string) BerthOption { return func(b *Berth) { b.DataDir = d
 // StartBerth starts `berth serve` on a free loopback port and stops it at cleanup.
 func StartBerth(t testing.TB, opts ...BerthOption) *Berth {
 	t.Helper()
-	b := &Berth{t: t}
+	b := &Berth{t: t, args: backendArgs(t)}
 	for _, o := range opts {
 		o(b)
 	}

@@ -26,6 +26,15 @@ import (
 // s3:// + the embedded SQLite metadata).
 func startS3Berth(t *testing.T, extra ...string) (*Berth, *miniotest.Server, string) {
 	t.Helper()
+	minio, storage := startMinIOBucket(t)
+	b := StartBerth(t, WithArgs(append([]string{"--storage", storage}, extra...)...))
+	return b, minio, storage
+}
+
+// startMinIOBucket starts MinIO with a fresh bucket and returns it with the
+// --storage URL of a berth on it (5 MiB parts, so layers span several).
+func startMinIOBucket(t testing.TB) (*miniotest.Server, string) {
+	t.Helper()
 	minio := miniotest.Start(t)
 	cfg, err := config.LoadDefaultConfig(context.Background(), config.WithRegion("us-east-1"))
 	if err != nil {
@@ -38,9 +47,7 @@ func startS3Berth(t *testing.T, extra ...string) (*Berth, *miniotest.Server, str
 	if _, err := client.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String("berth-e2e")}); err != nil {
 		t.Fatal(err)
 	}
-	storage := fmt.Sprintf("s3://berth-e2e/reg?endpoint=%s&region=us-east-1&part_size=%d", minio.Endpoint(), 5<<20)
-	b := StartBerth(t, WithArgs(append([]string{"--storage", storage}, extra...)...))
-	return b, minio, storage
+	return minio, fmt.Sprintf("s3://berth-e2e/reg?endpoint=%s&region=us-east-1&part_size=%d", minio.Endpoint(), 5<<20)
 }
 
 // verifyImage pulls every blob of img through berth; go-containerregistry
