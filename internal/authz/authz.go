@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -82,9 +83,10 @@ type clockStrings struct {
 
 // scratch backs one evaluation so that the cached path allocates little.
 type scratch struct {
-	req                        iam.Request
-	ctx                        map[string][]string
-	ip, secure, current, epoch [1]string
+	req                                             iam.Request
+	ctx                                             map[string][]string
+	ip, secure, current, epoch, region, via, ua, rf [1]string
+	mfa, issued                                     [1]string
 }
 
 // Option tunes an Authorizer.
@@ -121,6 +123,9 @@ func (a *Authorizer) AuthorizeRepo(ctx context.Context, p *auth.Principal, actio
 	if err != nil {
 		return err
 	}
+	if info.Region == "" {
+		info.Region = k.Region
+	}
 	return a.decide(p, action, re.arn, k.Account, re.policy, re.tags, info)
 }
 
@@ -128,6 +133,9 @@ func (a *Authorizer) AuthorizeRepo(ctx context.Context, p *auth.Principal, actio
 // repository (the ECR API), bypassing the repository cache.
 func (a *Authorizer) AuthorizeRepoWith(_ context.Context, p *auth.Principal, action string, r *storage.Repository, info auth.RequestInfo) error {
 	re := a.buildRepoEntry(r.Key, r)
+	if info.Region == "" {
+		info.Region = r.Key.Region
+	}
 	return a.decide(p, action, re.arn, r.Key.Account, re.policy, re.tags, info)
 }
 
@@ -135,7 +143,10 @@ func (a *Authorizer) AuthorizeRepoWith(_ context.Context, p *auth.Principal, act
 // ecr:GetAuthorizationToken or ecr:DescribeRepositories without names, in
 // account's registry in region.
 func (a *Authorizer) AuthorizeRegistry(_ context.Context, p *auth.Principal, action, account, region string, info auth.RequestInfo) error {
-	_ = region // registry policies only govern replication and pull-through cache (§6.5)
+	// Registry policies only govern replication and pull-through cache (§6.5).
+	if info.Region == "" {
+		info.Region = region
+	}
 	return a.decide(p, action, "*", account, nil, nil, info)
 }
 
@@ -181,7 +192,7 @@ func (a *Authorizer) decide(p *auth.Principal, action, resource, resourceAccount
 		IdentityPolicies: id.set.Identity, Boundary: id.set.Boundary, SessionPolicies: id.set.Session,
 		ResourcePolicy: rp, Context: s.ctx,
 	}
-	a.fillContext(s, info, tags)
+	a.fillContext(s, p, action, info, tags)
 	d := iam.Evaluate(&s.req)
 	var out error
 	if !d.Allowed {
@@ -192,7 +203,11 @@ func (a *Authorizer) decide(p *auth.Principal, action, resource, resourceAccount
 	return out
 }
 
-func (a *Authorizer) fillContext(s *scratch, info auth.RequestInfo, tags []tagKV) {
+// fillContext publishes every request-level condition key berth knows
+// (docs/SECURITY.md lists them, and the ones it cannot know). Principal
+// keys the engine derives itself (aws:PrincipalArn, aws:userid…); here come
+// the ones that depend on the credentials and the request.
+func (a *Authorizer) fillContext(s *scratch, p *auth.Principal, action string, info auth.RequestInfo, tags []tagKV) {
 	if info.SourceIP != "" {
 		s.ip[0] = info.SourceIP
 		s.ctx["aws:SourceIp"] = s.ip[:]
@@ -211,8 +226,46 @@ func (a *Authorizer) fillContext(s *scratch, info auth.RequestInfo, tags []tagKV
 	s.current[0], s.epoch[0] = c.rfc3339, c.epo
 	s.ctx["aws:CurrentTime"] = s.current[:]
 	s.ctx["aws:EpochTime"] = s.epoch[:]
+	if info.Region != "" {
+		s.region[0] = info.Region
+		s.ctx["aws:RequestedRegion"] = s.region[:]
+	}
+	// Every request reaches berth directly from its caller.
+	s.via[0] = "false"
+	s.ctx["aws:ViaAWSService"] = s.via[:]
+	if info.UserAgent != "" {
+		s.ua[0] = info.UserAgent
+		s.ctx["aws:UserAgent"] = s.ua[:]
+	}
+	if info.Referer != "" {
+		s.rf[0] = info.Referer
+		s.ctx["aws:Referer"] = s.rf[:]
+	}
+	if p.SessionID != "" {
+		// Temporary credentials: AWS sets MultiFactorAuthPresent to false
+		// when no MFA was used (berth has no MFA), and leaves it out for
+		// long-term keys — the difference "Bool" vs "BoolIfExists" guards rely on.
+		s.mfa[0] = "false"
+		s.ctx["aws:MultiFactorAuthPresent"] = s.mfa[:]
+		if !p.Issued.IsZero() {
+			s.issued[0] = p.Issued.UTC().Truncate(time.Second).Format(time.RFC3339)
+			s.ctx["aws:TokenIssueTime"] = s.issued[:]
+		}
+	}
 	for i := range tags {
 		s.ctx[tags[i].key] = tags[i].val
+	}
+	if len(info.ResourceTags) > 0 {
+		svc, _, _ := strings.Cut(action, ":")
+		svc = strings.ToLower(svc)
+		for k, v := range info.ResourceTags {
+			vals := []string{v}
+			s.ctx["aws:ResourceTag/"+k] = vals
+			s.ctx[svc+":ResourceTag/"+k] = vals
+		}
+	}
+	for k, v := range info.Keys {
+		s.ctx[k] = v
 	}
 }
 

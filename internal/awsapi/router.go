@@ -252,7 +252,7 @@ func (rt *Router) newCall(r *http.Request, reqID string, res *auth.SigV4Result, 
 		Region:    res.Region,
 		Service:   res.Service,
 		Operation: op,
-		Info:      RequestInfo(r, rt.now()),
+		Info:      rt.requestInfo(r, res.Region),
 		Host:      r.Host,
 		Scheme:    scheme,
 	}
@@ -265,7 +265,14 @@ func RequestInfo(r *http.Request, now time.Time) auth.RequestInfo {
 	if h, _, err := net.SplitHostPort(ip); err == nil {
 		ip = h
 	}
-	return auth.RequestInfo{SourceIP: ip, Secure: r.TLS != nil, Now: now}
+	return auth.RequestInfo{SourceIP: ip, Secure: r.TLS != nil, Now: now, UserAgent: r.UserAgent(), Referer: r.Referer()}
+}
+
+// requestInfo is RequestInfo with the signing region as aws:RequestedRegion.
+func (rt *Router) requestInfo(r *http.Request, region string) auth.RequestInfo {
+	info := RequestInfo(r, rt.now())
+	info.Region = region
+	return info
 }
 
 func signingService(r *http.Request) string {

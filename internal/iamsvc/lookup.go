@@ -107,7 +107,7 @@ func sessionPrincipal(st *state, sess *sessionRec) (*auth.Principal, error) {
 	default:
 		p = rootPrincipal(sess.Account)
 	}
-	p.AccessKeyID, p.SessionID, p.Expires = sess.ID, sess.ID, sess.Expires
+	p.AccessKeyID, p.SessionID, p.Expires, p.Issued = sess.ID, sess.ID, sess.Expires, sess.Created
 	return p, nil
 }
 

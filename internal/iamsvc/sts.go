@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"strconv"
 	"strings"
 	"time"
 
@@ -105,11 +106,15 @@ func (s *Service) AssumeRole(ctx context.Context, caller *auth.Principal, in Ass
 		req := &iam.Request{
 			Principal: IAMPrincipal(caller), Action: "sts:AssumeRole", Resource: in.RoleArn, ResourceAccount: ra.AccountID,
 			IdentityPolicies: idPols.Identity, Boundary: idPols.Boundary, SessionPolicies: idPols.Session,
-			Context: stsContext(in, info),
+			Context: stsContext(caller, in, info),
 		}
 		if !ok || r.arn() != in.RoleArn {
 			// AWS does not reveal whether the role exists.
 			return apierr.New(apierr.AccessDenied, "User: %s is not authorized to perform: sts:AssumeRole on resource: %s", caller.ARN, in.RoleArn)
+		}
+		for _, t := range r.Tags {
+			req.Context["aws:ResourceTag/"+t.Key] = []string{t.Value}
+			req.Context["iam:ResourceTag/"+t.Key] = []string{t.Value}
 		}
 		req.ResourcePolicy = r.trust
 		if d := iam.Evaluate(req); !d.Allowed {
@@ -147,8 +152,25 @@ func (s *Service) AssumeRole(ctx context.Context, caller *auth.Principal, in Ass
 	return &out, nil
 }
 
-func stsContext(in AssumeRoleInput, info auth.RequestInfo) map[string][]string {
-	c := map[string][]string{"sts:RoleSessionName": {in.RoleSessionName}}
+// stsContext holds AssumeRole's condition keys: the request's own and the
+// global ones authz.Authorizer publishes for every other action.
+func stsContext(caller *auth.Principal, in AssumeRoleInput, info auth.RequestInfo) map[string][]string {
+	c := map[string][]string{"sts:RoleSessionName": {in.RoleSessionName}, "aws:ViaAWSService": {"false"}}
+	if info.Region != "" {
+		c["aws:RequestedRegion"] = []string{info.Region}
+	}
+	if info.UserAgent != "" {
+		c["aws:UserAgent"] = []string{info.UserAgent}
+	}
+	if caller.SessionID != "" {
+		c["aws:MultiFactorAuthPresent"] = []string{"false"}
+		if !caller.Issued.IsZero() {
+			c["aws:TokenIssueTime"] = []string{caller.Issued.UTC().Truncate(time.Second).Format(time.RFC3339)}
+		}
+	}
+	for k, v := range info.Keys {
+		c[k] = v
+	}
 	if in.ExternalID != "" {
 		c["sts:ExternalId"] = []string{in.ExternalID}
 	}
@@ -165,6 +187,7 @@ func stsContext(in AssumeRoleInput, info auth.RequestInfo) map[string][]string {
 	}
 	if !info.Now.IsZero() {
 		c["aws:CurrentTime"] = []string{info.Now.UTC().Format(time.RFC3339)}
+		c["aws:EpochTime"] = []string{strconv.FormatInt(info.Now.Unix(), 10)}
 	}
 	return c
 }

@@ -175,7 +175,8 @@ func (c *call) authenticate() (*auth.Principal, error) {
 
 func (c *call) authorize(action string, k storage.RepoKey) error {
 	cl := httpx.Client(c.r)
-	return c.h.authz.AuthorizeRepo(c.ctx, c.p, action, k, auth.RequestInfo{SourceIP: cl.SourceIP, Secure: cl.Secure, Now: c.h.now()})
+	return c.h.authz.AuthorizeRepo(c.ctx, c.p, action, k, auth.RequestInfo{SourceIP: cl.SourceIP, Secure: cl.Secure, Now: c.h.now(),
+		Region: k.Region, UserAgent: c.r.UserAgent(), Referer: c.r.Referer()})
 }
 
 // ensureRepository makes pushes to a new name create the repository, as

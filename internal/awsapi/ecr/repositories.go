@@ -7,6 +7,7 @@ import (
 
 	"github.com/berth-dev/berth/internal/apierr"
 	"github.com/berth-dev/berth/internal/arn"
+	"github.com/berth-dev/berth/internal/auth"
 	"github.com/berth-dev/berth/internal/awsapi"
 	"github.com/berth-dev/berth/internal/awsapi/protocol"
 	"github.com/berth-dev/berth/internal/ecrhost"
@@ -138,11 +139,12 @@ func (a *API) createRepository(ctx context.Context, c *awsapi.Call) (any, error)
 	if r.Tags, err = mergeTags(nil, in.Tags); err != nil {
 		return nil, err
 	}
-	if err := a.authRepo(ctx, c, "ecr:CreateRepository", k); err != nil {
+	info := requestTags(c.Info, in.Tags)
+	if err := a.authz.AuthorizeRepo(ctx, c.Principal, "ecr:CreateRepository", k, info); err != nil {
 		return nil, err
 	}
 	if len(in.Tags) > 0 {
-		if err := a.authRepo(ctx, c, "ecr:TagResource", k); err != nil {
+		if err := a.authz.AuthorizeRepo(ctx, c.Principal, "ecr:TagResource", k, info); err != nil {
 			return nil, err
 		}
 	}
@@ -339,6 +341,24 @@ func (a *API) putImageScanningConfiguration(ctx context.Context, c *awsapi.Call)
 type tag struct {
 	Key   *string `json:"Key"`
 	Value *string `json:"Value"`
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// requestTags publishes tags as aws:RequestTag/K and aws:TagKeys.
+func requestTags(info auth.RequestInfo, tags []tag) auth.RequestInfo {
+	keys, vals := make([]string, 0, len(tags)), make([]string, 0, len(tags))
+	for _, t := range tags {
+		if t.Key != nil {
+			keys, vals = append(keys, *t.Key), append(vals, deref(t.Value))
+		}
+	}
+	return info.WithRequestTags(keys, vals)
 }
 
 const maxTags = 50

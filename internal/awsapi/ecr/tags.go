@@ -49,7 +49,7 @@ func (a *API) tagResource(ctx context.Context, c *awsapi.Call) (any, error) {
 	if _, err := mergeTags(nil, in.Tags); err != nil {
 		return nil, err
 	}
-	if err := a.authRepo(ctx, c, "ecr:TagResource", k); err != nil {
+	if err := a.authz.AuthorizeRepo(ctx, c.Principal, "ecr:TagResource", k, requestTags(c.Info, in.Tags)); err != nil {
 		return nil, err
 	}
 	_, err = a.img.UpdateRepository(ctx, k, func(r *storage.Repository) error {
@@ -84,7 +84,7 @@ func (a *API) untagResource(ctx context.Context, c *awsapi.Call) (any, error) {
 			return nil, err
 		}
 	}
-	if err := a.authRepo(ctx, c, "ecr:UntagResource", k); err != nil {
+	if err := a.authz.AuthorizeRepo(ctx, c.Principal, "ecr:UntagResource", k, c.Info.WithTagKeys(in.TagKeys)); err != nil {
 		return nil, err
 	}
 	_, err = a.img.UpdateRepository(ctx, k, func(r *storage.Repository) error {

@@ -90,7 +90,7 @@ func (a *api) handlers() map[string]awsapi.Handler {
 
 // allow authorizes the call's own action on resource, in the caller's account.
 func (a *api) allow(ctx context.Context, c *awsapi.Call, resource string) error {
-	return a.authz.Authorize(ctx, c.Principal, "iam:"+c.Operation, resource, c.Principal.Account, "", c.Info)
+	return a.allowWith(ctx, c, resource, c.Info)
 }
 
 // ---- parameters ---------------------------------------------------------------

@@ -26,7 +26,7 @@ func (a *api) createPolicy(ctx context.Context, c *awsapi.Call) (any, error) {
 	if len(in.Description) > 1000 {
 		return nil, validation(in.Description, "Description", "Member must have length less than or equal to 1000")
 	}
-	if err := a.allow(ctx, c, policyARN(c.Principal.Account, in.Path, in.PolicyName)); err != nil {
+	if err := a.allowWith(ctx, c, policyARN(c.Principal.Account, in.Path, in.PolicyName), withRequestTags(c.Info, tags)); err != nil {
 		return nil, err
 	}
 	p, err := a.svc.CreatePolicy(ctx, c.Principal.Account, in)
@@ -233,7 +233,7 @@ func (a *api) attachment(kind iamsvc.EntityKind,
 		if err != nil {
 			return nil, err
 		}
-		if err := a.allow(ctx, c, a.entityARN(ctx, kind, c.Principal.Account, name)); err != nil {
+		if err := a.allowWith(ctx, c, a.entityARN(ctx, kind, c.Principal.Account, name), c.Info.With("iam:PolicyARN", pa)); err != nil {
 			return nil, err
 		}
 		return nil, change(ctx, c.Principal.Account, kind, name, pa)

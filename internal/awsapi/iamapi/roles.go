@@ -37,7 +37,8 @@ func (a *api) createRole(ctx context.Context, c *awsapi.Call) (any, error) {
 	}
 	in := iamsvc.CreateRoleInput{RoleName: v[0], AssumeRolePolicyDocument: v[1], Path: q.Get("Path"), Description: q.Get("Description"),
 		MaxSessionDuration: maxSession, PermissionsBoundary: q.Get("PermissionsBoundary"), Tags: tags}
-	if err := a.allow(ctx, c, arn.Role(c.Principal.Account, in.Path, in.RoleName)); err != nil {
+	info := withBoundary(withRequestTags(c.Info, tags), in.PermissionsBoundary)
+	if err := a.allowWith(ctx, c, arn.Role(c.Principal.Account, in.Path, in.RoleName), info); err != nil {
 		return nil, err
 	}
 	r, err := a.svc.CreateRole(ctx, c.Principal.Account, in)

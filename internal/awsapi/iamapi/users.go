@@ -25,7 +25,8 @@ func (a *api) createUser(ctx context.Context, c *awsapi.Call) (any, error) {
 		return nil, err
 	}
 	in := iamsvc.CreateUserInput{UserName: name, Path: q.Get("Path"), PermissionsBoundary: q.Get("PermissionsBoundary"), Tags: tags}
-	if err := a.allow(ctx, c, arn.User(c.Principal.Account, in.Path, name)); err != nil {
+	info := withBoundary(withRequestTags(c.Info, tags), in.PermissionsBoundary)
+	if err := a.allowWith(ctx, c, arn.User(c.Principal.Account, in.Path, name), info); err != nil {
 		return nil, err
 	}
 	u, err := a.svc.CreateUser(ctx, c.Principal.Account, in)
@@ -136,7 +137,7 @@ func (a *api) tagUser(ctx context.Context, c *awsapi.Call) (any, error) {
 		return nil, apierr.New(apierr.ValidationError,
 			"1 validation error detected: Value null at 'tags' failed to satisfy constraint: Member must not be null")
 	}
-	if err := a.allow(ctx, c, a.userARN(ctx, c.Principal.Account, name)); err != nil {
+	if err := a.allowWith(ctx, c, a.userARN(ctx, c.Principal.Account, name), withRequestTags(c.Info, tags)); err != nil {
 		return nil, err
 	}
 	return nil, a.svc.TagUser(ctx, c.Principal.Account, name, tags)
@@ -148,7 +149,7 @@ func (a *api) untagUser(ctx context.Context, c *awsapi.Call) (any, error) {
 		return nil, err
 	}
 	keys := c.Query.List("TagKeys.member")
-	if err := a.allow(ctx, c, a.userARN(ctx, c.Principal.Account, name)); err != nil {
+	if err := a.allowWith(ctx, c, a.userARN(ctx, c.Principal.Account, name), c.Info.WithTagKeys(keys)); err != nil {
 		return nil, err
 	}
 	return nil, a.svc.UntagUser(ctx, c.Principal.Account, name, keys)

@@ -6,6 +6,7 @@ package smapi
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 
 	"github.com/berth-dev/berth/internal/apierr"
@@ -66,10 +67,11 @@ func scope(c *awsapi.Call) secrets.Scope {
 // authorizeID resolves id and authorizes action on the secret's ARN. For a
 // secret that does not exist the decision is made on the ARN the caller
 // named, so a caller without permission cannot probe for names.
-func (a *api) authorizeID(ctx context.Context, c *awsapi.Call, action, id string) (string, error) {
+func (a *api) authorizeID(ctx context.Context, c *awsapi.Call, action, id string, info auth.RequestInfo) (string, error) {
 	if id == "" {
 		return "", required("secretId")
 	}
+	info = info.With("secretsmanager:SecretId", id)
 	sc := scope(c)
 	arn, err := a.svc.ARNOf(ctx, sc, id)
 	if err != nil {
@@ -80,12 +82,12 @@ func (a *api) authorizeID(ctx context.Context, c *awsapi.Call, action, id string
 		if !strings.HasPrefix(id, "arn:") {
 			guess = secrets.ARNPrefix(sc, id)
 		}
-		if derr := a.authz.Authorize(ctx, c.Principal, "secretsmanager:"+action, guess, arnAccount(guess, sc.Account), "", c.Info); derr != nil {
+		if derr := a.authz.Authorize(ctx, c.Principal, "secretsmanager:"+action, guess, arnAccount(guess, sc.Account), "", info); derr != nil {
 			return "", derr
 		}
 		return "", err
 	}
-	return arn, a.authz.Authorize(ctx, c.Principal, "secretsmanager:"+action, arn, arnAccount(arn, sc.Account), "", c.Info)
+	return arn, a.authz.Authorize(ctx, c.Principal, "secretsmanager:"+action, arn, arnAccount(arn, sc.Account), "", info)
 }
 
 func arnAccount(arn, fallback string) string {
@@ -108,6 +110,22 @@ type createInput struct {
 		Value string `json:"Value"`
 	} `json:"Tags"`
 	AddReplicaRegions []struct{} `json:"AddReplicaRegions"`
+}
+
+// createKeys are CreateSecret's condition keys.
+func createKeys(info auth.RequestInfo, in *createInput) auth.RequestInfo {
+	keys, vals := make([]string, len(in.Tags)), make([]string, len(in.Tags))
+	for i, t := range in.Tags {
+		keys[i], vals[i] = t.Key, t.Value
+	}
+	info = info.WithRequestTags(keys, vals).With("secretsmanager:Name", *in.Name)
+	if in.Description != "" {
+		info = info.With("secretsmanager:Description", in.Description)
+	}
+	if in.KmsKeyID != "" {
+		info = info.With("secretsmanager:KmsKeyId", in.KmsKeyID)
+	}
+	return info
 }
 
 type createOutput struct {
@@ -135,7 +153,7 @@ func (a *api) createSecret(ctx context.Context, c *awsapi.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := a.authz.Authorize(ctx, c.Principal, "secretsmanager:CreateSecret", arn, sc.Account, "", c.Info); err != nil {
+	if err := a.authz.Authorize(ctx, c.Principal, "secretsmanager:CreateSecret", arn, sc.Account, "", createKeys(c.Info, &in)); err != nil {
 		return nil, err
 	}
 	v, err := a.svc.Create(ctx, sc, secrets.CreateInput{
@@ -159,7 +177,14 @@ func (a *api) getSecretValue(ctx context.Context, c *awsapi.Call) (any, error) {
 	if err := c.DecodeJSON(&in); err != nil {
 		return nil, err
 	}
-	arn, err := a.authorizeID(ctx, c, "GetSecretValue", in.SecretID)
+	info := c.Info
+	if in.VersionID != "" {
+		info = info.With("secretsmanager:VersionId", in.VersionID)
+	}
+	if in.VersionStage != "" {
+		info = info.With("secretsmanager:VersionStage", in.VersionStage)
+	}
+	arn, err := a.authorizeID(ctx, c, "GetSecretValue", in.SecretID, info)
 	if err != nil {
 		return nil, err
 	}
@@ -191,7 +216,7 @@ func (a *api) putSecretValue(ctx context.Context, c *awsapi.Call) (any, error) {
 	if err := c.DecodeJSON(&in); err != nil {
 		return nil, err
 	}
-	arn, err := a.authorizeID(ctx, c, "PutSecretValue", in.SecretID)
+	arn, err := a.authorizeID(ctx, c, "PutSecretValue", in.SecretID, c.Info)
 	if err != nil {
 		return nil, err
 	}
@@ -220,7 +245,11 @@ func (a *api) deleteSecret(ctx context.Context, c *awsapi.Call) (any, error) {
 	if err := c.DecodeJSON(&in); err != nil {
 		return nil, err
 	}
-	arn, err := a.authorizeID(ctx, c, "DeleteSecret", in.SecretID)
+	info := c.Info.With("secretsmanager:ForceDeleteWithoutRecovery", strconv.FormatBool(in.ForceDeleteWithoutRecovery))
+	if in.RecoveryWindowInDays != nil {
+		info = info.With("secretsmanager:RecoveryWindowInDays", strconv.FormatInt(*in.RecoveryWindowInDays, 10))
+	}
+	arn, err := a.authorizeID(ctx, c, "DeleteSecret", in.SecretID, info)
 	if err != nil {
 		return nil, err
 	}
@@ -242,7 +271,7 @@ func (a *api) describeSecret(ctx context.Context, c *awsapi.Call) (any, error) {
 	if err := c.DecodeJSON(&in); err != nil {
 		return nil, err
 	}
-	arn, err := a.authorizeID(ctx, c, "DescribeSecret", in.SecretID)
+	arn, err := a.authorizeID(ctx, c, "DescribeSecret", in.SecretID, c.Info)
 	if err != nil {
 		return nil, err
 	}

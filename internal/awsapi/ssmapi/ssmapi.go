@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strconv"
 	"strings"
 
 	"github.com/berth-dev/berth/internal/apierr"
@@ -167,7 +168,24 @@ func scopeOf(c *awsapi.Call, ref params.Ref) params.Scope {
 }
 
 func (a *api) authorize(ctx context.Context, c *awsapi.Call, action string, sc params.Scope, name string) error {
-	return a.authz.Authorize(ctx, c.Principal, "ssm:"+action, params.ARN(sc.Region, sc.Account, name), sc.Account, "", c.Info)
+	return a.authorizeWith(ctx, c, action, sc, name, c.Info)
+}
+
+func (a *api) authorizeWith(ctx context.Context, c *awsapi.Call, action string, sc params.Scope, name string, info auth.RequestInfo) error {
+	return a.authz.Authorize(ctx, c.Principal, "ssm:"+action, params.ARN(sc.Region, sc.Account, name), sc.Account, "", info)
+}
+
+// putKeys are PutParameter's condition keys: ssm:Overwrite and the
+// request tags (aws:RequestTag/K, aws:TagKeys).
+func putKeys(info auth.RequestInfo, in *putParameterInput) auth.RequestInfo {
+	var keys, vals []string
+	for _, raw := range in.Tags {
+		var t struct{ Key, Value string }
+		if json.Unmarshal(raw, &t) == nil && t.Key != "" {
+			keys, vals = append(keys, t.Key), append(vals, t.Value)
+		}
+	}
+	return info.WithRequestTags(keys, vals).With("ssm:Overwrite", strconv.FormatBool(in.Overwrite))
 }
 
 // --- operations ---
@@ -208,7 +226,7 @@ func (a *api) putParameter(ctx context.Context, c *awsapi.Call) (any, error) {
 		return nil, apierr.New(apierr.ValidationException, "Parameter policies are not supported by berth.")
 	}
 	sc := scopeOf(c, ref)
-	if err := a.authorize(ctx, c, "PutParameter", sc, ref.Name); err != nil {
+	if err := a.authorizeWith(ctx, c, "PutParameter", sc, ref.Name, putKeys(c.Info, &in)); err != nil {
 		return nil, err
 	}
 	version, tier, err := a.params.Put(ctx, sc, params.PutInput{
@@ -409,7 +427,7 @@ func (a *api) getParametersByPath(ctx context.Context, c *awsapi.Call) (any, err
 		return nil, err
 	}
 	sc := callScope(c)
-	if err := a.authorize(ctx, c, "GetParametersByPath", sc, path); err != nil {
+	if err := a.authorizeWith(ctx, c, "GetParametersByPath", sc, path, c.Info.With("ssm:Recursive", strconv.FormatBool(in.Recursive))); err != nil {
 		return nil, err
 	}
 	ps, next, err := a.params.ByPath(ctx, sc, params.ByPathInput{
