@@ -57,6 +57,7 @@ func commandBuilders() []func(*Env) *cobra.Command {
 		newBenchCmd,
 		newRewriteCmd,
 		newStopCmd,
+		newHealthcheckCmd,
 	}
 }
 
