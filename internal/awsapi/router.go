@@ -71,6 +71,7 @@ type Router struct {
 
 	preAuth     *byteBudget
 	bodyTimeout time.Duration
+	audit       Auditor
 }
 
 // NewRouter builds an empty router.
@@ -125,9 +126,13 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (rt *Router) serveJSON(w http.ResponseWriter, r *http.Request, reqID, target string) {
+	ev := rt.startEvent(r, reqID)
+	defer rt.finishEvent(r, ev)
+	_, ev.op, _ = protocol.ParseTarget(target)
 	fail := func(err error) {
 		status, typ, msg := apierr.JSON(err)
 		rt.logFailure(r, reqID, err, status)
+		ev.fail(status, typ, msg)
 		protocol.WriteJSONError(w, reqID, status, typ, msg)
 	}
 	if r.Method != http.MethodPost {
@@ -146,12 +151,14 @@ func (rt *Router) serveJSON(w http.ResponseWriter, r *http.Request, reqID, targe
 		fail(apierr.New(apierr.InvalidAction, "Unknown target %q", target))
 		return
 	}
+	ev.service = svc.signingName
 	res, err := rt.authn.VerifySigV4(r.Context(), r, body)
 	release()
 	if err != nil {
 		fail(err)
 		return
 	}
+	ev.res = res
 	if err := res.Parsed.CheckService(svc.signingName); err != nil {
 		fail(apierr.New(apierr.SignatureMismatch, "%s", err.Error()))
 		return
@@ -172,6 +179,7 @@ func (rt *Router) serveJSON(w http.ResponseWriter, r *http.Request, reqID, targe
 	}
 	call := rt.newCall(r, reqID, res, op)
 	call.Body = body
+	ev.jsonBody = body
 	out, err := h(auth.WithPrincipal(r.Context(), res.Principal), call)
 	if err != nil {
 		fail(err)
@@ -180,14 +188,18 @@ func (rt *Router) serveJSON(w http.ResponseWriter, r *http.Request, reqID, targe
 	if out == nil {
 		out = struct{}{}
 	}
+	ev.out = out
 	protocol.WriteJSON(w, reqID, out)
 }
 
 func (rt *Router) serveQuery(w http.ResponseWriter, r *http.Request, reqID string) {
 	namespace := "https://iam.amazonaws.com/doc/2010-05-08/"
+	ev := rt.startEvent(r, reqID)
+	defer rt.finishEvent(r, ev)
 	fail := func(err error) {
 		status, code, msg := apierr.Query(err)
 		rt.logFailure(r, reqID, err, status)
+		ev.fail(status, code, msg)
 		protocol.WriteQueryError(w, namespace, reqID, status, code, msg)
 	}
 	// The signing service picks the API: IAM and STS share the Query protocol
@@ -214,12 +226,14 @@ func (rt *Router) serveQuery(w http.ResponseWriter, r *http.Request, reqID strin
 		return
 	}
 	setNamespace(signingService(r), values.Get("Version"))
+	ev.op, ev.form = values.Get("Action"), values
 	res, err := rt.authn.VerifySigV4(r.Context(), r, body)
 	release()
 	if err != nil {
 		fail(err)
 		return
 	}
+	ev.res, ev.service = res, res.Service
 	svc := rt.query[res.Service]
 	if svc == nil {
 		fail(apierr.New(apierr.InvalidAction, "Credential should be scoped to a service berth serves with the Query protocol (iam, sts), not '%s'.", res.Service))
@@ -238,6 +252,7 @@ func (rt *Router) serveQuery(w http.ResponseWriter, r *http.Request, reqID strin
 		fail(err)
 		return
 	}
+	ev.out = out
 	protocol.WriteQuery(w, action, svc.namespace, reqID, out)
 }
 

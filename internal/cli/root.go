@@ -58,6 +58,7 @@ func commandBuilders() []func(*Env) *cobra.Command {
 		newRewriteCmd,
 		newStopCmd,
 		newHealthcheckCmd,
+		newAuditCmd,
 	}
 }
 

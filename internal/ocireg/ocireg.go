@@ -67,6 +67,10 @@ type Deps struct {
 	Default ecrhost.Registry
 	// Now is the clock for authorization context (aws:CurrentTime); default time.Now.
 	Now func() time.Time
+	// Audit, when set, receives denied and failed calls, and successful
+	// manifest pulls at the AuditPulls sampling rate (0..1).
+	Audit      Auditor
+	AuditPulls float64
 }
 
 // Handler serves /v2/.
@@ -76,6 +80,9 @@ type Handler struct {
 	authz Authorizer
 	def   ecrhost.Registry
 	now   func() time.Time
+
+	audit      Auditor
+	auditPulls float64
 }
 
 // New builds a Handler.
@@ -89,7 +96,8 @@ func New(d Deps) (*Handler, error) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	return &Handler{img: d.Images, authn: d.Authenticator, authz: d.Authorizer, def: d.Default, now: d.Now}, nil
+	return &Handler{img: d.Images, authn: d.Authenticator, authz: d.Authorizer, def: d.Default, now: d.Now,
+		audit: d.Audit, auditPulls: d.AuditPulls}, nil
 }
 
 // Header values shared by every response; slices assigned directly into the
@@ -123,13 +131,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hdr := w.Header()
 	hdr["Docker-Distribution-Api-Version"] = hvAPIVersion
 	c := &call{h: h, w: w, r: r, ctx: r.Context(), reg: h.registry(r.Host), info: httpx.InfoFrom(r.Context())}
-	if err := c.serve(); err != nil {
+	err := c.serve()
+	if err != nil {
 		c.writeError(err)
 	}
+	c.audit(err)
 }
 
 func (c *call) serve() error {
 	rt, ok := parseRoute(c.r.URL.Path)
+	c.rt = rt             // audited even when authentication fails
 	c.info.Repo = rt.name // logged even when authentication fails
 	p, err := c.authenticate()
 	if err != nil {
@@ -144,7 +155,6 @@ func (c *call) serve() error {
 		c.info.Route = "unknown"
 		return apierr.New(apierr.NameUnknown, "unknown registry API path %q", c.r.URL.Path)
 	}
-	c.rt = rt
 	return c.dispatch()
 }
 

@@ -1,14 +1,18 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/berth-dev/berth/internal/apierr"
+	"github.com/berth-dev/berth/internal/audit"
 	"github.com/berth-dev/berth/internal/auth"
+	"github.com/berth-dev/berth/internal/httpx"
 	"github.com/berth-dev/berth/internal/iamsvc"
 )
 
@@ -37,75 +41,96 @@ type adminHandler struct {
 	authn    *auth.Authenticator
 	ids      *iamsvc.Service
 	operator string // default account
+	region   string
+	audit    interface {
+		Record(ctx context.Context, e audit.Event)
+	}
 }
 
 func (h *adminHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost {
-		writeAdminError(w, apierr.New(apierr.MethodNotAllowed, "admin calls are POST"))
+	op := strings.TrimPrefix(r.URL.Path, AdminPathPrefix)
+	var caller *auth.Principal
+	var params []byte
+	out, err := h.handle(r, op, &caller, &params)
+	status, code, msg := http.StatusOK, "", ""
+	if err != nil {
+		status, code, msg = writeAdminError(w, err)
+	} else {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(out)
+	}
+	if h.audit == nil {
 		return
+	}
+	ev := audit.Event{
+		EventTime: time.Now().UTC(), EventSource: "berth.admin", EventName: op, AWSRegion: h.region,
+		SourceIPAddress: httpx.Client(r).SourceIP, UserAgent: r.UserAgent(), UserIdentity: audit.Identity(caller),
+		RequestParameters: audit.FromJSON(params), ErrorCode: code, ErrorMessage: msg,
+		RequestID: httpx.RequestID(r.Context()), EventType: audit.TypeAdminCall, HTTPStatus: status,
+		RecipientAccountID: h.operator,
+	}
+	if err == nil {
+		ev.ResponseElements = audit.FromValue(out)
+	}
+	h.audit.Record(r.Context(), ev)
+}
+
+// handle authenticates the operator and runs op; caller and body are
+// reported back for the audit event even when the call fails.
+func (h *adminHandler) handle(r *http.Request, op string, caller **auth.Principal, params *[]byte) (any, error) {
+	if r.Method != http.MethodPost {
+		return nil, apierr.New(apierr.MethodNotAllowed, "admin calls are POST")
 	}
 	// Nothing of the body is read for callers that are not even signed with a known key.
 	if err := h.authn.PrecheckSigV4(r); err != nil {
-		writeAdminError(w, err)
-		return
+		return nil, err
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxAdminBody+1))
 	if err != nil {
-		writeAdminError(w, apierr.Wrap(apierr.InvalidParameter, err, "could not read the request body"))
-		return
+		return nil, apierr.Wrap(apierr.InvalidParameter, err, "could not read the request body")
 	}
 	if len(body) > maxAdminBody {
-		writeAdminError(w, apierr.New(apierr.PayloadTooLarge, "request body too large"))
-		return
+		return nil, apierr.New(apierr.PayloadTooLarge, "request body too large")
 	}
 	res, err := h.authn.VerifySigV4(r.Context(), r, body)
 	if err != nil {
-		writeAdminError(w, err)
-		return
+		return nil, err
 	}
+	*caller, *params = res.Principal, body
 	if err := res.Parsed.CheckService(AdminSigningName); err != nil {
-		writeAdminError(w, apierr.New(apierr.SignatureMismatch, "%s", err.Error()))
-		return
+		return nil, apierr.New(apierr.SignatureMismatch, "%s", err.Error())
 	}
 	// A presigned URL is a bearer capability that travels through logs,
 	// shells and Referer headers; operator calls must be signed in the
 	// Authorization header by whoever holds the key.
 	if res.Parsed.Presigned {
-		writeAdminError(w, apierr.New(apierr.AccessDenied, "admin calls must be signed in the Authorization header; presigned URLs are not accepted"))
-		return
+		return nil, apierr.New(apierr.AccessDenied, "admin calls must be signed in the Authorization header; presigned URLs are not accepted")
 	}
 	p := res.Principal
-	op := strings.TrimPrefix(r.URL.Path, AdminPathPrefix)
 	if p.Type != auth.Root || p.Account != h.operator || p.SessionID != "" {
-		writeAdminError(w, apierr.New(apierr.AccessDenied, "User: %s is not authorized to perform: berth:%s: only the operator (root user of account %s) may", p.ARN, op, h.operator))
-		return
+		return nil, apierr.New(apierr.AccessDenied, "User: %s is not authorized to perform: berth:%s: only the operator (root user of account %s) may", p.ARN, op, h.operator)
 	}
 	switch op {
 	case "CreateAccount":
 		var in CreateAccountRequest
 		if err := json.Unmarshal(body, &in); err != nil {
-			writeAdminError(w, apierr.New(apierr.SerializationException, "body must be JSON {\"AccountId\":\"<12 digits>\"}"))
-			return
+			return nil, apierr.New(apierr.SerializationException, "body must be JSON {\"AccountId\":\"<12 digits>\"}")
 		}
 		acct, err := h.ids.CreateAccount(r.Context(), in.AccountId)
 		if err != nil {
-			writeAdminError(w, err)
-			return
+			return nil, err
 		}
 		key, err := h.ids.CreateAccessKey(r.Context(), acct.ID, "")
 		if err != nil {
-			writeAdminError(w, err)
-			return
+			return nil, err
 		}
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(CreateAccountResponse{AccountId: acct.ID, AccessKeyId: key.AccessKeyID, SecretAccessKey: key.SecretAccessKey})
-	default:
-		writeAdminError(w, apierr.New(apierr.InvalidAction, "unknown admin operation %q", op))
+		return CreateAccountResponse{AccountId: acct.ID, AccessKeyId: key.AccessKeyID, SecretAccessKey: key.SecretAccessKey}, nil
 	}
+	return nil, apierr.New(apierr.InvalidAction, "unknown admin operation %q", op)
 }
 
-func writeAdminError(w http.ResponseWriter, err error) {
-	status, typ, msg := apierr.JSON(err)
+func writeAdminError(w http.ResponseWriter, err error) (status int, typ, msg string) {
+	status, typ, msg = apierr.JSON(err)
 	if e, ok := apierr.As(err); ok {
 		// IAM-only codes have no JSON name; use the short code as the type.
 		if typ == "ServerException" && e.Code != apierr.Internal {
@@ -118,4 +143,5 @@ func writeAdminError(w http.ResponseWriter, err error) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]string{"__type": typ, "message": msg})
+	return status, typ, msg
 }

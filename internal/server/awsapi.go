@@ -24,6 +24,9 @@ import (
 // neither are 404.
 func (s *Server) buildAWSAPI(ctx context.Context) (http.Handler, error) {
 	rt := awsapi.NewRouter(s.authn, s.log)
+	if a := s.auditor(); a != nil {
+		rt.SetAuditor(a)
+	}
 	meta, ok := s.meta.(*sqlmeta.Store)
 	if !ok {
 		return nil, errNoSQLStore

@@ -45,6 +45,13 @@ type Config struct {
 	TLSDomains []string // domains whose ECR-style host names the auto certificate covers (default localhost)
 	TLSRegions []string // regions covered besides Region
 	TLSNames   []string // extra subject alternative names (DNS, "*.one.label" or IP)
+	// Audit log (audit.go): "" = <data>/audit/audit.log, a path, "-" for
+	// stdout, or "off"; rotation size and count; sampling rate of
+	// successful manifest pulls (0..1, default none).
+	AuditLog      string
+	AuditMaxBytes int64
+	AuditMaxFiles int
+	AuditPulls    float64
 }
 
 // Validate fills defaults and rejects impossible settings.
@@ -81,6 +88,9 @@ func (c *Config) Validate() error {
 	}
 	if c.S3Redirect && !strings.HasPrefix(c.Storage, "s3://") {
 		return fmt.Errorf("--s3-redirect needs --storage s3://…")
+	}
+	if c.AuditPulls < 0 || c.AuditPulls > 1 {
+		return fmt.Errorf("--audit-pulls %v: a sampling rate is between 0 and 1", c.AuditPulls)
 	}
 	if c.MaxManifestBytes <= 0 {
 		c.MaxManifestBytes = 4 << 20

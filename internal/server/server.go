@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/berth-dev/berth/internal/audit"
 	"github.com/berth-dev/berth/internal/auth"
 	"github.com/berth-dev/berth/internal/authz"
 	"github.com/berth-dev/berth/internal/awsapi/ecr"
@@ -49,6 +50,8 @@ type Server struct {
 	ecrAPI  *ecr.API
 	params  *params.Service
 	secrets *secrets.Service
+
+	auditLog *audit.Log
 
 	stopCleanup context.CancelFunc
 	cleanupDone chan struct{}
@@ -111,6 +114,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		meta.Close()
 		return nil, err
 	}
+	if err := s.openAudit(); err != nil {
+		meta.Close()
+		return nil, err
+	}
 	if s.handler, err = s.buildHandler(ctx); err != nil {
 		meta.Close()
 		return nil, err
@@ -132,6 +139,8 @@ func (s *Server) buildHandler(ctx context.Context) (http.Handler, error) {
 		Authenticator: s.authn,
 		Authorizer:    s.authz,
 		Default:       ecrhost.Registry{Account: account, Region: s.cfg.Region},
+		Audit:         s.auditor(),
+		AuditPulls:    s.cfg.AuditPulls,
 	})
 	if err != nil {
 		return nil, err
@@ -149,7 +158,7 @@ func (s *Server) buildHandler(ctx context.Context) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	admin := &adminHandler{authn: s.authn, ids: s.ids, operator: account}
+	admin := &adminHandler{authn: s.authn, ids: s.ids, operator: account, region: s.cfg.Region, audit: s.auditor()}
 	root := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if isRegistryPath(r.URL.Path) {
 			registry.ServeHTTP(w, r)
@@ -217,6 +226,9 @@ func (s *Server) Close() error {
 		s.stopCleanup()
 		<-s.cleanupDone
 		err = s.meta.Close()
+		if s.auditLog != nil {
+			err = errors.Join(err, s.auditLog.Close())
+		}
 	})
 	return err
 }

@@ -51,6 +51,9 @@ func ParseQuery(r *http.Request, body []byte) (Values, error) {
 // Get returns the first value of key, or "".
 func (v Values) Get(key string) string { return v.v.Get(key) }
 
+// All returns every parameter (read-only), e.g. for the audit log.
+func (v Values) All() map[string][]string { return v.v }
+
 // Has reports whether key was sent, even with an empty value.
 func (v Values) Has(key string) bool { return v.v.Has(key) }
 

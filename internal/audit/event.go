@@ -1,0 +1,96 @@
+// Package audit records who did what, as one JSON line per event with
+// CloudTrail's field names, so tools written for CloudTrail's log format
+// (jq filters, SIEM parsers) read berth's audit log unchanged.
+//
+// Every control-plane call (ECR, IAM, STS, SSM, Secrets Manager, admin,
+// console) is recorded, successes and failures alike; on the data plane
+// (/v2/) denied and failed calls are, and successful pulls only when the
+// operator samples them. Events never carry a secret: request parameters
+// pass a deny-list of secret-bearing names (replaced by CloudTrail's own
+// marker) and response elements are kept only for calls that change
+// something, through the same filter.
+package audit
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"time"
+)
+
+// EventVersion is CloudTrail's record version whose fields Event follows.
+const EventVersion = "1.08"
+
+// Event is one audit record. Field names are CloudTrail's.
+type Event struct {
+	EventVersion       string         `json:"eventVersion"`
+	EventTime          time.Time      `json:"eventTime"`
+	EventSource        string         `json:"eventSource"` // ecr.amazonaws.com, iam.amazonaws.com, …
+	EventName          string         `json:"eventName"`   // the API operation, e.g. PutImage
+	AWSRegion          string         `json:"awsRegion"`
+	SourceIPAddress    string         `json:"sourceIPAddress"`
+	UserAgent          string         `json:"userAgent,omitempty"`
+	UserIdentity       UserIdentity   `json:"userIdentity"`
+	RequestParameters  map[string]any `json:"requestParameters"`
+	ResponseElements   map[string]any `json:"responseElements"`
+	ErrorCode          string         `json:"errorCode,omitempty"`
+	ErrorMessage       string         `json:"errorMessage,omitempty"`
+	RequestID          string         `json:"requestID"`
+	EventID            string         `json:"eventID"`
+	ReadOnly           bool           `json:"readOnly"`
+	EventType          string         `json:"eventType"` // AwsApiCall, AwsConsoleAction, BerthRegistryCall, BerthAdminCall
+	RecipientAccountID string         `json:"recipientAccountId,omitempty"`
+	// HTTPStatus is berth's addition: CloudTrail has no status, but an
+	// operator filtering failures wants it.
+	HTTPStatus int `json:"httpStatus,omitempty"`
+}
+
+// UserIdentity is CloudTrail's userIdentity element. Type is Root,
+// IAMUser, AssumedRole or, for callers that never authenticated, Unknown.
+type UserIdentity struct {
+	Type        string `json:"type"`
+	PrincipalID string `json:"principalId,omitempty"`
+	ARN         string `json:"arn,omitempty"`
+	AccountID   string `json:"accountId,omitempty"`
+	AccessKeyID string `json:"accessKeyId,omitempty"`
+	UserName    string `json:"userName,omitempty"`
+}
+
+// Event types berth writes.
+const (
+	TypeAPICall      = "AwsApiCall"
+	TypeConsole      = "AwsConsoleAction"
+	TypeRegistryCall = "BerthRegistryCall"
+	TypeAdminCall    = "BerthAdminCall"
+)
+
+// NewEventID returns a random UUID (version 4), CloudTrail's eventID shape.
+func NewEventID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	var out [36]byte
+	hex.Encode(out[0:8], b[0:4])
+	out[8] = '-'
+	hex.Encode(out[9:13], b[4:6])
+	out[13] = '-'
+	hex.Encode(out[14:18], b[6:8])
+	out[18] = '-'
+	hex.Encode(out[19:23], b[8:10])
+	out[23] = '-'
+	hex.Encode(out[24:], b[10:])
+	return string(out[:])
+}
+
+// IsReadOnly reports whether an operation only reads, by AWS's naming
+// conventions (CloudTrail's readOnly flag follows the same split).
+func IsReadOnly(op string) bool {
+	for _, p := range readOnlyPrefixes {
+		if len(op) >= len(p) && op[:len(p)] == p {
+			return true
+		}
+	}
+	return false
+}
+
+var readOnlyPrefixes = []string{"Get", "List", "Describe", "BatchGet", "BatchCheck", "Simulate", "Validate"}
