@@ -53,8 +53,8 @@ func (s *Service) CreateRole(ctx context.Context, account string, in CreateRoleI
 	if in.MaxSessionDuration == 0 {
 		in.MaxSessionDuration = 3600
 	}
-	if in.MaxSessionDuration < 3600 || in.MaxSessionDuration > 43200 {
-		return nil, validationErr(itoa(int(in.MaxSessionDuration)), "maxSessionDuration", "Member must have value between 3600 and 43200")
+	if err := RangeErr(int(in.MaxSessionDuration), "maxSessionDuration", 3600, 43200); err != nil {
+		return nil, err
 	}
 	if len(in.Description) > 1000 {
 		return nil, validationErr(in.Description, "description", "Member must have length less than or equal to 1000")
@@ -128,8 +128,10 @@ func (s *Service) UpdateAssumeRolePolicy(ctx context.Context, account, name, doc
 
 // UpdateRole changes description and MaxSessionDuration (0 = unchanged).
 func (s *Service) UpdateRole(ctx context.Context, account, name string, description *string, maxSession int32) error {
-	if maxSession != 0 && (maxSession < 3600 || maxSession > 43200) {
-		return validationErr(itoa(int(maxSession)), "maxSessionDuration", "Member must have value between 3600 and 43200")
+	if maxSession != 0 {
+		if err := RangeErr(int(maxSession), "maxSessionDuration", 3600, 43200); err != nil {
+			return err
+		}
 	}
 	return s.write(ctx, func(t *tx, st *state) error {
 		k := nameKey(account, name)

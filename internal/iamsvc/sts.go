@@ -56,8 +56,11 @@ const maxPackedPolicy = 2048
 // sts:AssumeRole on the role ARN (§6.4). Conditions see sts:ExternalId,
 // sts:RoleSessionName, sts:SourceIdentity and info's request keys.
 func (s *Service) AssumeRole(ctx context.Context, caller *auth.Principal, in AssumeRoleInput, info auth.RequestInfo) (*AssumeRoleOutput, error) {
+	if n := len(in.RoleArn); n < 20 || n > 2048 {
+		return nil, lengthErr(in.RoleArn, "roleArn", 20, 2048)
+	}
 	if n := len(in.RoleSessionName); n < 2 || n > 64 {
-		return nil, validationErr(in.RoleSessionName, "roleSessionName", "Member must have length between 2 and 64")
+		return nil, lengthErr(in.RoleSessionName, "roleSessionName", 2, 64)
 	}
 	for i := 0; i < len(in.RoleSessionName); i++ {
 		if !isNameChar(in.RoleSessionName[i]) {
@@ -67,12 +70,12 @@ func (s *Service) AssumeRole(ctx context.Context, caller *auth.Principal, in Ass
 	if in.DurationSeconds == 0 {
 		in.DurationSeconds = 3600
 	}
-	if in.DurationSeconds < 900 || in.DurationSeconds > 43200 {
-		return nil, validationErr(itoa(int(in.DurationSeconds)), "durationSeconds", "Member must have value between 900 and 43200")
+	if err := RangeErr(int(in.DurationSeconds), "durationSeconds", 900, 43200); err != nil {
+		return nil, err
 	}
 	ra, err := arn.Parse(in.RoleArn)
-	if err != nil || ra.Service != "iam" || !strings.HasPrefix(ra.Resource, "role/") || !arn.IsAccountID(ra.AccountID) {
-		return nil, validationErr(in.RoleArn, "roleArn", "Member must satisfy regular expression pattern: arn:aws:iam::\\d{12}:role/.+")
+	if err != nil {
+		return nil, apierr.New(apierr.ValidationError, "%s is invalid", in.RoleArn)
 	}
 	roleName := ra.Resource[strings.LastIndexByte(ra.Resource, '/')+1:]
 
@@ -206,8 +209,8 @@ func (s *Service) GetSessionToken(ctx context.Context, caller *auth.Principal, d
 	if durationSeconds == 0 {
 		durationSeconds = def
 	}
-	if durationSeconds < 900 || durationSeconds > maxDur {
-		return nil, validationErr(itoa(int(durationSeconds)), "durationSeconds", "Member must have value between 900 and "+itoa(int(maxDur)))
+	if err := RangeErr(int(durationSeconds), "durationSeconds", 900, int(maxDur)); err != nil {
+		return nil, err
 	}
 	var out Credentials
 	err := s.write(ctx, func(t *tx, st *state) error {

@@ -8,6 +8,13 @@ import (
 	"github.com/berth-dev/berth/internal/iam"
 )
 
+// ValidationErr is AWS's model-validation failure for one member, in the
+// validator's words ("1 validation error detected: Value 'v' at 'field'
+// failed to satisfy constraint: ...").
+func ValidationErr(value, field, constraint string) error {
+	return validationErr(value, field, constraint)
+}
+
 func validationErr(value, field, constraint string) error {
 	return apierr.New(apierr.ValidationError,
 		"1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: %s", value, field, constraint)
@@ -20,7 +27,10 @@ func isNameChar(c byte) bool {
 }
 
 func validName(field, name string, maxLen int) error {
-	if name == "" || len(name) > maxLen {
+	if name == "" {
+		return validationErr(name, field, "Member must have length greater than or equal to 1")
+	}
+	if len(name) > maxLen {
 		return validationErr(name, field, fmt.Sprintf("Member must have length less than or equal to %d", maxLen))
 	}
 	for i := 0; i < len(name); i++ {
@@ -109,4 +119,24 @@ func noSuchPolicy(policyARN string) error {
 }
 func notAttachable(policyARN string) error {
 	return apierr.New(apierr.NoSuchEntity, "Policy %s does not exist or is not attachable.", policyARN)
+}
+
+// lengthErr names the bound a value broke, as AWS's validator does.
+func lengthErr(value, field string, min, max int) error {
+	if len(value) < min {
+		return validationErr(value, field, fmt.Sprintf("Member must have length greater than or equal to %d", min))
+	}
+	return validationErr(value, field, fmt.Sprintf("Member must have length less than or equal to %d", max))
+}
+
+// RangeErr names the bound a number broke, as AWS's validator does; nil
+// when lo <= n <= hi.
+func RangeErr(n int, field string, lo, hi int) error {
+	switch {
+	case n < lo:
+		return validationErr(itoa(n), field, fmt.Sprintf("Member must have value greater than or equal to %d", lo))
+	case n > hi:
+		return validationErr(itoa(n), field, fmt.Sprintf("Member must have value less than or equal to %d", hi))
+	}
+	return nil
 }

@@ -15,8 +15,13 @@ type roleResult struct {
 
 func maxSessionParam(c *awsapi.Call) (int32, error) {
 	n, present, err := c.Query.Int("MaxSessionDuration")
-	if err != nil || (present && (n < 3600 || n > 43200)) {
-		return 0, validation(c.Query.Get("MaxSessionDuration"), "MaxSessionDuration", "Member must have value between 3600 and 43200")
+	if err != nil {
+		return 0, validation(c.Query.Get("MaxSessionDuration"), "maxSessionDuration", "Member must have value greater than or equal to 3600")
+	}
+	if present {
+		if err := iamsvc.RangeErr(n, "maxSessionDuration", 3600, 43200); err != nil {
+			return 0, err
+		}
 	}
 	return int32(n), nil
 }

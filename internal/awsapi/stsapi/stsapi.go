@@ -85,12 +85,18 @@ func required(c *awsapi.Call, param, field string) (string, error) {
 	return c.Query.Get(param), nil
 }
 
-func durationParam(c *awsapi.Call, limit string) (int32, error) {
+// durationParam checks DurationSeconds against the model's range, in the
+// words AWS's validator uses for each bound.
+func durationParam(c *awsapi.Call, max int) (int32, error) {
 	n, present, err := c.Query.Int("DurationSeconds")
-	if err != nil || (present && (n < 900 || n > 129600)) {
-		return 0, apierr.New(apierr.ValidationError,
-			"1 validation error detected: Value '%s' at 'durationSeconds' failed to satisfy constraint: Member must have value between 900 and %s",
-			c.Query.Get("DurationSeconds"), limit)
+	if !present {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, iamsvc.ValidationErr(c.Query.Get("DurationSeconds"), "durationSeconds", "Member must have value greater than or equal to 900")
+	}
+	if err := iamsvc.RangeErr(n, "durationSeconds", 900, max); err != nil {
+		return 0, err
 	}
 	return int32(n), nil
 }
@@ -104,13 +110,9 @@ func (a *api) assumeRole(ctx context.Context, c *awsapi.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	dur, err := durationParam(c, "43200")
+	dur, err := durationParam(c, 43200)
 	if err != nil {
 		return nil, err
-	}
-	if dur > 43200 {
-		return nil, apierr.New(apierr.ValidationError,
-			"1 validation error detected: Value '%d' at 'durationSeconds' failed to satisfy constraint: Member must have value less than or equal to 43200", dur)
 	}
 	var arns []string
 	for i, m := range c.Query.Structs("PolicyArns.member") {
@@ -146,7 +148,7 @@ type sessionTokenResult struct {
 }
 
 func (a *api) getSessionToken(ctx context.Context, c *awsapi.Call) (any, error) {
-	dur, err := durationParam(c, "129600")
+	dur, err := durationParam(c, 129600)
 	if err != nil {
 		return nil, err
 	}

@@ -156,17 +156,31 @@ func TestAssumeRole(t *testing.T) {
 		msg  string
 	}{
 		{"session name short", sts.AssumeRoleInput{RoleSessionName: aws.String("a")},
-			"1 validation error detected: Value 'a' at 'roleSessionName' failed to satisfy constraint: Member must have length between 2 and 64"},
+			"1 validation error detected: Value 'a' at 'roleSessionName' failed to satisfy constraint: Member must have length greater than or equal to 2"},
+		{"session name long", sts.AssumeRoleInput{RoleSessionName: aws.String(strings.Repeat("s", 65))},
+			"1 validation error detected: Value '" + strings.Repeat("s", 65) + "' at 'roleSessionName' failed to satisfy constraint: Member must have length less than or equal to 64"},
+		// AWS's words for a RoleArn that is no ARN at all, and the model's length bounds.
+		{"role arn malformed", sts.AssumeRoleInput{RoleArn: aws.String("not-an-arn-but-long-enough"), RoleSessionName: aws.String("ok")},
+			"not-an-arn-but-long-enough is invalid"},
+		{"role arn missing colons", sts.AssumeRoleInput{RoleArn: aws.String("arn:aws:iam:111111111111:role/ci"), RoleSessionName: aws.String("ok")},
+			"arn:aws:iam:111111111111:role/ci is invalid"},
+		{"role arn short", sts.AssumeRoleInput{RoleArn: aws.String("role/ci"), RoleSessionName: aws.String("ok")},
+			"1 validation error detected: Value 'role/ci' at 'roleArn' failed to satisfy constraint: Member must have length greater than or equal to 20"},
+		{"over 43200", sts.AssumeRoleInput{RoleSessionName: aws.String("ok"), DurationSeconds: aws.Int32(43201)},
+			"1 validation error detected: Value '43201' at 'durationSeconds' failed to satisfy constraint: Member must have value less than or equal to 43200"},
 		{"session name chars", sts.AssumeRoleInput{RoleSessionName: aws.String("a b")},
 			`1 validation error detected: Value 'a b' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\w+=,.@-]*`},
 		{"over MaxSessionDuration", sts.AssumeRoleInput{RoleSessionName: aws.String("ok"), DurationSeconds: aws.Int32(7201)},
 			"The requested DurationSeconds exceeds the MaxSessionDuration set for this role."},
-		{"under 900", sts.AssumeRoleInput{RoleSessionName: aws.String("ok"), DurationSeconds: aws.Int32(899)}, ""},
+		{"under 900", sts.AssumeRoleInput{RoleSessionName: aws.String("ok"), DurationSeconds: aws.Int32(899)},
+			"1 validation error detected: Value '899' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900"},
 	}
 	for _, b := range bad {
 		t.Run(b.name, func(t *testing.T) {
 			in := b.in
-			in.RoleArn = aws.String(f.roleARN)
+			if in.RoleArn == nil {
+				in.RoleArn = aws.String(f.roleARN)
+			}
 			_, err := dep.AssumeRole(ctx, &in)
 			awsapitest.WantErr(t, err, "ValidationError", 400, b.msg)
 		})

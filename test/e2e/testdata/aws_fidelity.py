@@ -53,4 +53,12 @@ img = ecr.put_image(repositoryName="fid/chart", imageManifest=chart, imageTag="1
                     imageManifestMediaType="application/vnd.oci.image.manifest.v1+json")["image"]
 assert img["imageManifestMediaType"] == "application/vnd.oci.image.manifest.v1+json", img
 
+# STS AssumeRole with a RoleArn that is no ARN: AWS's "<value> is invalid".
+sts = client("sts")
+expect_error("ValidationError", "not-an-arn-but-long-enough is invalid",
+             sts.assume_role, RoleArn="not-an-arn-but-long-enough", RoleSessionName="fid")
+expect_error("ValidationError", "1 validation error detected: Value '43201' at 'durationSeconds' failed to satisfy constraint: "
+             "Member must have value less than or equal to 43200",
+             sts.assume_role, RoleArn="arn:aws:iam::%s:role/none" % ACCOUNT, RoleSessionName="fid", DurationSeconds=43201)
+
 print("OK")
