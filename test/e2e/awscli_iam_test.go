@@ -226,10 +226,10 @@ var knownMotoDiffs = map[string]string{
 	"CreatePolicy .Policy.PermissionsBoundaryUsageCount":     "AWS's Policy shape has it; moto leaves it out",
 	"GetPolicy .Policy.PermissionsBoundaryUsageCount":        "AWS's Policy shape has it; moto leaves it out",
 	"ListPolicies .Policies[].PermissionsBoundaryUsageCount": "AWS's Policy shape has it; moto leaves it out",
-	"GetPolicy .Policy.Tags":                                 "berth leaves out an empty Tags list; moto sends []",
 	"CreatePolicyVersion .PolicyVersion.Document":            "AWS answers CreatePolicyVersion without the document",
 	"ListPolicyVersions .Versions[].Document":                "AWS lists versions without documents",
 	"CreateRole .Role.RoleLastUsed":                          "AWS's CreateRole has no RoleLastUsed (GetRole does)",
+	"CreateRole .Role.MaxSessionDuration":                    "AWS's CreateRole has no MaxSessionDuration (GetRole and ListRoles do)",
 	"GetGroup .Users[].Tags":                                 "AWS's GetGroup members carry no tags",
 	"AssumeRole .PackedPolicySize":                           "AWS sends PackedPolicySize only with session policies",
 }

@@ -137,8 +137,11 @@ func policyARNParam(q protocol.Values) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if len(v) < 20 || len(v) > 2048 {
+	if len(v) < 20 {
 		return "", validation(v, "PolicyArn", "Member must have length greater than or equal to 20")
+	}
+	if len(v) > 2048 {
+		return "", validation(v, "PolicyArn", "Member must have length less than or equal to 2048")
 	}
 	if a, err := arn.Parse(v); err != nil || a.Service != "iam" || !strings.HasPrefix(a.Resource, "policy/") {
 		return "", apierr.New(apierr.InvalidInput, "ARN %s is not valid.", v)

@@ -3,6 +3,8 @@ package iamapi
 import (
 	"context"
 
+	"github.com/berth-dev/berth/internal/apierr"
+	"github.com/berth-dev/berth/internal/arn"
 	"github.com/berth-dev/berth/internal/awsapi"
 	"github.com/berth-dev/berth/internal/awsapi/protocol"
 	"github.com/berth-dev/berth/internal/iamsvc"
@@ -35,7 +37,10 @@ func (a *api) createPolicy(ctx context.Context, c *awsapi.Call) (any, error) {
 	}
 	// AWS answers CreatePolicy with the tags but without the description.
 	out := policyOut(*p, false)
-	out.Tags = tagsXML(p.Tags)
+	if len(p.Tags) > 0 {
+		tags := tagsXML(p.Tags)
+		out.Tags = &tags
+	}
 	return policyResult{out}, nil
 }
 
@@ -228,6 +233,11 @@ func (a *api) attachment(kind iamsvc.EntityKind,
 		name, err := required(c.Query, entityParam(kind))
 		if err != nil {
 			return nil, err
+		}
+		// The attach calls parse PolicyArn before anything else looks at it
+		// and say so in AWS's words (two spaces included).
+		if v := c.Query.Get("PolicyArn"); len(v) >= 20 && !arn.IsARN(v) {
+			return nil, apierr.New(apierr.ValidationError, "Invalid ARN:  Could not be parsed!")
 		}
 		pa, err := policyARNParam(c.Query)
 		if err != nil {

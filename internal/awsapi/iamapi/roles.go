@@ -50,7 +50,11 @@ func (a *api) createRole(ctx context.Context, c *awsapi.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return roleResult{roleOut(*r, true, false)}, nil
+	// AWS's CreateRole answer has no MaxSessionDuration (GetRole and
+	// ListRoles have it).
+	out := roleOut(*r, true, false)
+	out.MaxSessionDuration = 0
+	return roleResult{out}, nil
 }
 
 func (a *api) getRole(ctx context.Context, c *awsapi.Call) (any, error) {

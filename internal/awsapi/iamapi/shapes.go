@@ -103,28 +103,32 @@ func roleOut(r iamsvc.Role, full, lastUsed bool) roleXML {
 }
 
 type policyXML struct {
-	PolicyName                    string                   `xml:"PolicyName"`
-	PolicyID                      string                   `xml:"PolicyId"`
-	Arn                           string                   `xml:"Arn"`
-	Path                          string                   `xml:"Path"`
-	DefaultVersionID              string                   `xml:"DefaultVersionId"`
-	AttachmentCount               int                      `xml:"AttachmentCount"`
-	PermissionsBoundaryUsageCount int                      `xml:"PermissionsBoundaryUsageCount"`
-	IsAttachable                  bool                     `xml:"IsAttachable"`
-	Description                   string                   `xml:"Description,omitempty"`
-	CreateDate                    protocol.ISOTime         `xml:"CreateDate"`
-	UpdateDate                    protocol.ISOTime         `xml:"UpdateDate"`
-	Tags                          protocol.Members[tagXML] `xml:"Tags,omitempty"`
+	PolicyName                    string           `xml:"PolicyName"`
+	PolicyID                      string           `xml:"PolicyId"`
+	Arn                           string           `xml:"Arn"`
+	Path                          string           `xml:"Path"`
+	DefaultVersionID              string           `xml:"DefaultVersionId"`
+	AttachmentCount               int              `xml:"AttachmentCount"`
+	PermissionsBoundaryUsageCount int              `xml:"PermissionsBoundaryUsageCount"`
+	IsAttachable                  bool             `xml:"IsAttachable"`
+	Description                   string           `xml:"Description,omitempty"`
+	CreateDate                    protocol.ISOTime `xml:"CreateDate"`
+	UpdateDate                    protocol.ISOTime `xml:"UpdateDate"`
+	// Tags is a pointer because GetPolicy sends an empty <Tags/> for an
+	// untagged policy (as AWS does) while CreatePolicy leaves it out.
+	Tags *protocol.Members[tagXML] `xml:"Tags,omitempty"`
 }
 
-// policyOut: Description and Tags only outside listings (as IAM's ListPolicies).
+// policyOut: Description and Tags only outside listings (as IAM's ListPolicies);
+// GetPolicy's Tags are sent even when empty, as AWS does.
 func policyOut(p iamsvc.ManagedPolicy, full bool) policyXML {
 	out := policyXML{PolicyName: p.PolicyName, PolicyID: p.PolicyID, Arn: p.ARN, Path: p.Path, DefaultVersionID: p.DefaultVersionID,
 		AttachmentCount: p.AttachmentCount, PermissionsBoundaryUsageCount: p.PermissionsBoundaryUsageCount,
 		IsAttachable: p.IsAttachable, CreateDate: protocol.ISOTime(p.CreateDate), UpdateDate: protocol.ISOTime(p.UpdateDate)}
 	if full {
 		out.Description = p.Description
-		out.Tags = tagsXML(p.Tags)
+		tags := tagsXML(p.Tags)
+		out.Tags = &tags
 	}
 	return out
 }

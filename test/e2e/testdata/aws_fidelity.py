@@ -61,4 +61,20 @@ expect_error("ValidationError", "1 validation error detected: Value '43201' at '
              "Member must have value less than or equal to 43200",
              sts.assume_role, RoleArn="arn:aws:iam::%s:role/none" % ACCOUNT, RoleSessionName="fid", DurationSeconds=43201)
 
+# IAM: GetPolicy Tags, CreateRole without MaxSessionDuration, attach with a non-ARN.
+iam = client("iam")
+doc = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "ecr:ListImages", "Resource": "*"}]})
+pol = iam.create_policy(PolicyName="fid-untagged", PolicyDocument=doc)["Policy"]
+assert "Tags" not in pol, pol
+assert iam.get_policy(PolicyArn=pol["Arn"])["Policy"]["Tags"] == [], iam.get_policy(PolicyArn=pol["Arn"])
+trust = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::%s:root" % ACCOUNT}, "Action": "sts:AssumeRole"}]})
+role = iam.create_role(RoleName="fid-role", AssumeRolePolicyDocument=trust)["Role"]
+assert "MaxSessionDuration" not in role, role
+assert iam.get_role(RoleName="fid-role")["Role"]["MaxSessionDuration"] == 3600
+iam.create_user(UserName="fid-user")
+expect_error("ValidationError", "Invalid ARN:  Could not be parsed!",
+             iam.attach_user_policy, UserName="fid-user", PolicyArn="AmazonEC2ContainerRegistryReadOnly")
+expect_error("ValidationError", "Invalid ARN:  Could not be parsed!",
+             iam.attach_role_policy, RoleName="fid-role", PolicyArn="AmazonEC2ContainerRegistryReadOnly")
+
 print("OK")
