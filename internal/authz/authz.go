@@ -177,13 +177,35 @@ func (a *Authorizer) InvalidateRepository(k storage.RepoKey) {
 	a.repoMu.Unlock()
 }
 
+// RepoEffect is AuthorizeRepoWith for listings, which must tell an explicit
+// Deny (the repository stays hidden whatever else allows) from an implicit
+// one (a registry-wide grant may still cover it). err is the AccessDenied
+// error for any denial, or a failure to decide.
+func (a *Authorizer) RepoEffect(_ context.Context, p *auth.Principal, action string, r *storage.Repository, info auth.RequestInfo) (iam.Effect, error) {
+	re := a.buildRepoEntry(r.Key, r)
+	if info.Region == "" {
+		info.Region = r.Key.Region
+	}
+	return a.decideEffect(p, action, re.arn, r.Key.Account, re.policy, re.tags, info)
+}
+
+// Effect is Authorize for listings (see RepoEffect), without a resource policy.
+func (a *Authorizer) Effect(_ context.Context, p *auth.Principal, action, resource, resourceAccount string, info auth.RequestInfo) (iam.Effect, error) {
+	return a.decideEffect(p, action, resource, resourceAccount, nil, nil, info)
+}
+
 func (a *Authorizer) decide(p *auth.Principal, action, resource, resourceAccount string, rp *iam.Policy, tags []tagKV, info auth.RequestInfo) error {
+	_, err := a.decideEffect(p, action, resource, resourceAccount, rp, tags, info)
+	return err
+}
+
+func (a *Authorizer) decideEffect(p *auth.Principal, action, resource, resourceAccount string, rp *iam.Policy, tags []tagKV, info auth.RequestInfo) (iam.Effect, error) {
 	if p == nil {
-		return apierr.New(apierr.Unauthenticated, "Not Authorized")
+		return iam.ImplicitDeny, apierr.New(apierr.Unauthenticated, "Not Authorized")
 	}
 	id, err := a.identity(p)
 	if err != nil {
-		return err
+		return iam.ImplicitDeny, err
 	}
 	s := a.scratch.Get().(*scratch)
 	clear(s.ctx)
@@ -200,7 +222,7 @@ func (a *Authorizer) decide(p *auth.Principal, action, resource, resourceAccount
 	}
 	s.req = iam.Request{}
 	a.scratch.Put(s)
-	return out
+	return d.Effect, out
 }
 
 // fillContext publishes every request-level condition key berth knows

@@ -21,6 +21,7 @@ import (
 	"github.com/berth-dev/berth/internal/auth"
 	"github.com/berth-dev/berth/internal/awsapi"
 	"github.com/berth-dev/berth/internal/ecrhost"
+	"github.com/berth-dev/berth/internal/iam"
 	"github.com/berth-dev/berth/internal/images"
 	"github.com/berth-dev/berth/internal/storage"
 )
@@ -36,6 +37,10 @@ type Authorizer interface {
 	AuthorizeRepo(ctx context.Context, p *auth.Principal, action string, k storage.RepoKey, info auth.RequestInfo) error
 	AuthorizeRegistry(ctx context.Context, p *auth.Principal, action, account, region string, info auth.RequestInfo) error
 	Authorize(ctx context.Context, p *auth.Principal, action, resource, resourceAccount, resourcePolicy string, info auth.RequestInfo) error
+	// Effect and RepoEffect decide for listings, telling an explicit Deny
+	// from an implicit one.
+	Effect(ctx context.Context, p *auth.Principal, action, resource, resourceAccount string, info auth.RequestInfo) (iam.Effect, error)
+	RepoEffect(ctx context.Context, p *auth.Principal, action string, r *storage.Repository, info auth.RequestInfo) (iam.Effect, error)
 	// InvalidateRepository drops cached policy/tags after this package changes them.
 	InvalidateRepository(k storage.RepoKey)
 }

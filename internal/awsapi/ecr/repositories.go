@@ -11,6 +11,7 @@ import (
 	"github.com/berth-dev/berth/internal/awsapi"
 	"github.com/berth-dev/berth/internal/awsapi/protocol"
 	"github.com/berth-dev/berth/internal/ecrhost"
+	"github.com/berth-dev/berth/internal/iam"
 	"github.com/berth-dev/berth/internal/storage"
 )
 
@@ -207,11 +208,16 @@ func (a *API) describeRepositories(ctx context.Context, c *awsapi.Call) (any, er
 	if err != nil {
 		return nil, err
 	}
-	// Listing without names is an action on every repository of the
-	// registry: IAM sees the resource repository/*.
+	// Listing without names shows each repository the caller may describe,
+	// decided per repository exactly as a named lookup is: identity-policy
+	// Denies and Allows scoped to some repositories count, not only
+	// repository policies. The registry-wide decision (resource
+	// repository/*) only speaks when nothing at all is visible, so the
+	// caller learns no more than it would from naming each repository.
 	all := arn.Repository(reg.Region, reg.Account, "*")
-	if err := a.authz.Authorize(ctx, c.Principal, "ecr:DescribeRepositories", all, reg.Account, "", c.Info); err != nil {
-		return nil, err
+	wide, wideErr := a.authz.Effect(ctx, c.Principal, "ecr:DescribeRepositories", all, reg.Account, c.Info)
+	if wideErr != nil && (wide == iam.ExplicitDeny || !apierr.HasCode(wideErr, apierr.AccessDenied)) {
+		return nil, wideErr
 	}
 	repos, err := a.img.ListRepositories(ctx, reg.Account, reg.Region, storage.Page{After: tok.After, Limit: limit + 1})
 	if err != nil {
@@ -222,17 +228,17 @@ func (a *API) describeRepositories(ctx context.Context, c *awsapi.Call) (any, er
 		out.NextToken = encodeToken(pageToken{Op: op, After: repos[limit-1].Key.Name})
 	}
 	for i := range repos {
-		// A repository whose own policy denies the caller stays out of the
-		// listing, as it does from a named lookup and from /v2/_catalog.
-		if repos[i].Policy != "" {
-			if err := a.authRepo(ctx, c, "ecr:DescribeRepositories", repos[i].Key); err != nil {
-				if apierr.HasCode(err, apierr.AccessDenied) {
-					continue
-				}
+		eff, err := a.authz.RepoEffect(ctx, c.Principal, "ecr:DescribeRepositories", &repos[i], c.Info)
+		if eff != iam.Allow {
+			if err != nil && !apierr.HasCode(err, apierr.AccessDenied) {
 				return nil, err
 			}
+			continue
 		}
 		out.Repositories = append(out.Repositories, a.repoShape(c, &repos[i]))
+	}
+	if wideErr != nil && len(out.Repositories) == 0 && out.NextToken == nil && tok.After == "" {
+		return nil, wideErr
 	}
 	return out, nil
 }

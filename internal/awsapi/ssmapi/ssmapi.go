@@ -15,6 +15,7 @@ import (
 	"github.com/berth-dev/berth/internal/auth"
 	"github.com/berth-dev/berth/internal/awsapi"
 	"github.com/berth-dev/berth/internal/awsapi/protocol"
+	"github.com/berth-dev/berth/internal/iam"
 	"github.com/berth-dev/berth/internal/params"
 	"github.com/berth-dev/berth/internal/secrets"
 )
@@ -32,6 +33,20 @@ const secretRefPrefix = "/aws/reference/secretsmanager/"
 // Authorizer decides one action on one resource (authz.Authorizer).
 type Authorizer interface {
 	Authorize(ctx context.Context, p *auth.Principal, action, resource, resourceAccount, resourcePolicy string, info auth.RequestInfo) error
+	// Effect tells an explicit Deny from an implicit one, for listings.
+	Effect(ctx context.Context, p *auth.Principal, action, resource, resourceAccount string, info auth.RequestInfo) (iam.Effect, error)
+}
+
+// hidden reports whether a listing must leave out parameter name: the
+// caller is explicitly denied action on the parameter's own ARN. The
+// listing itself is authorized on its path (or "*"), so without this an
+// identity-policy Deny on one parameter would not keep it out.
+func (a *api) hidden(ctx context.Context, c *awsapi.Call, action string, sc params.Scope, name string, info auth.RequestInfo) (bool, error) {
+	eff, err := a.authz.Effect(ctx, c.Principal, "ssm:"+action, params.ARN(sc.Region, sc.Account, name), sc.Account, info)
+	if err != nil && !apierr.HasCode(err, apierr.AccessDenied) {
+		return false, err
+	}
+	return eff == iam.ExplicitDeny, nil
 }
 
 // SecretReader reads Secrets Manager secrets for /aws/reference/secretsmanager/.
@@ -275,7 +290,8 @@ func (a *api) getOne(ctx context.Context, c *awsapi.Call, name string, decrypt b
 		return parameterJSON{}, err
 	}
 	sc := scopeOf(c, ref)
-	if err := a.authorize(ctx, c, "GetParameter", sc, ref.Name); err != nil {
+	// GetParameters is its own IAM action, not GetParameter.
+	if err := a.authorize(ctx, c, c.Operation, sc, ref.Name); err != nil {
 		return parameterJSON{}, err
 	}
 	p, err := a.params.Get(ctx, sc, ref, decrypt)
@@ -296,7 +312,7 @@ func (a *api) secretReference(ctx context.Context, c *awsapi.Call, name string, 
 		return parameterJSON{}, apierr.New(apierr.ParameterNotFound, "")
 	}
 	sc := callScope(c)
-	if err := a.authorize(ctx, c, "GetParameter", sc, name); err != nil {
+	if err := a.authorize(ctx, c, c.Operation, sc, name); err != nil {
 		return parameterJSON{}, err
 	}
 	id := strings.TrimPrefix(name, secretRefPrefix)
@@ -427,7 +443,8 @@ func (a *api) getParametersByPath(ctx context.Context, c *awsapi.Call) (any, err
 		return nil, err
 	}
 	sc := callScope(c)
-	if err := a.authorizeWith(ctx, c, "GetParametersByPath", sc, path, c.Info.With("ssm:Recursive", strconv.FormatBool(in.Recursive))); err != nil {
+	info := c.Info.With("ssm:Recursive", strconv.FormatBool(in.Recursive))
+	if err := a.authorizeWith(ctx, c, "GetParametersByPath", sc, path, info); err != nil {
 		return nil, err
 	}
 	ps, next, err := a.params.ByPath(ctx, sc, params.ByPathInput{
@@ -442,6 +459,11 @@ func (a *api) getParametersByPath(ctx context.Context, c *awsapi.Call) (any, err
 		NextToken  string          `json:"NextToken,omitempty"`
 	}{Parameters: make([]parameterJSON, 0, len(ps)), NextToken: next}
 	for _, p := range ps {
+		if hide, err := a.hidden(ctx, c, "GetParametersByPath", sc, p.Name, info); err != nil {
+			return nil, err
+		} else if hide {
+			continue
+		}
 		out.Parameters = append(out.Parameters, toParameter(sc, p, ""))
 	}
 	return out, nil
@@ -569,6 +591,11 @@ func (a *api) describeParameters(ctx context.Context, c *awsapi.Call) (any, erro
 		return nil, err
 	}
 	for _, p := range ps {
+		if hide, err := a.hidden(ctx, c, "DescribeParameters", sc, p.Name, c.Info); err != nil {
+			return nil, err
+		} else if hide {
+			continue
+		}
 		out.Parameters = append(out.Parameters, toMetadata(sc, p))
 	}
 	out.NextToken = next
