@@ -56,6 +56,8 @@ type Authorizer struct {
 
 	clock   atomic.Pointer[clockStrings]
 	scratch sync.Pool
+
+	onInvalidate func(k storage.RepoKey) // tells other processes (WithInvalidationHook)
 }
 
 type identityEntry struct {
@@ -98,6 +100,13 @@ func WithClock(now func() time.Time) Option { return func(a *Authorizer) { a.now
 // WithRepoTTL sets how long repository policy/tags are cached (default 2s;
 // in-process writers call InvalidateRepository so only other processes wait).
 func WithRepoTTL(d time.Duration) Option { return func(a *Authorizer) { a.repoTTL = d } }
+
+// WithInvalidationHook calls fn after every InvalidateRepository, so that
+// other processes sharing the metadata can drop their copy too (the server
+// sends a PostgreSQL notification; receivers call ForgetRepository).
+func WithInvalidationHook(fn func(k storage.RepoKey)) Option {
+	return func(a *Authorizer) { a.onInvalidate = fn }
+}
 
 // New builds an Authorizer. repos may be nil when only AuthorizeRepoWith,
 // AuthorizeRegistry and Authorize are used.
@@ -172,6 +181,15 @@ func (a *Authorizer) Allowed(ctx context.Context, p *auth.Principal, action stri
 // InvalidateRepository drops the cached policy and tags of k; call it after
 // changing a repository's policy or tags, or creating/deleting it.
 func (a *Authorizer) InvalidateRepository(k storage.RepoKey) {
+	a.ForgetRepository(k)
+	if a.onInvalidate != nil {
+		a.onInvalidate(k)
+	}
+}
+
+// ForgetRepository drops the cached policy and tags of k without telling
+// anyone (another process changed them).
+func (a *Authorizer) ForgetRepository(k storage.RepoKey) {
 	a.repoMu.Lock()
 	delete(a.repoC, k)
 	a.repoMu.Unlock()
@@ -192,6 +210,13 @@ func (a *Authorizer) RepoEffect(_ context.Context, p *auth.Principal, action str
 // Effect is Authorize for listings (see RepoEffect), without a resource policy.
 func (a *Authorizer) Effect(_ context.Context, p *auth.Principal, action, resource, resourceAccount string, info auth.RequestInfo) (iam.Effect, error) {
 	return a.decideEffect(p, action, resource, resourceAccount, nil, nil, info)
+}
+
+// ForgetRepositories drops every cached repository policy and tag set.
+func (a *Authorizer) ForgetRepositories() {
+	a.repoMu.Lock()
+	clear(a.repoC)
+	a.repoMu.Unlock()
 }
 
 func (a *Authorizer) decide(p *auth.Principal, action, resource, resourceAccount string, rp *iam.Policy, tags []tagKV, info auth.RequestInfo) error {

@@ -29,7 +29,6 @@ import (
 	"github.com/berth-dev/berth/internal/params"
 	"github.com/berth-dev/berth/internal/secrets"
 	"github.com/berth-dev/berth/internal/storage"
-	"github.com/berth-dev/berth/internal/storage/sqldb"
 )
 
 // Server is a running berth minus its listener, so tests can serve Handler
@@ -52,6 +51,7 @@ type Server struct {
 	secrets *secrets.Service
 
 	auditLog *audit.Log
+	cluster  clusterState // nodes sharing PostgreSQL metadata (metadata.go)
 
 	stopCleanup context.CancelFunc
 	cleanupDone chan struct{}
@@ -99,10 +99,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	imgOpts := []images.Option{images.WithMaxManifestBytes(cfg.MaxManifestBytes), images.WithLogger(log),
 		images.WithRegionHint(s.callerMayDescribe), images.WithRepositoryDefaults(ecr.CreateOnPushSettings(ecrDocs))}
 	if cfg.clustered() {
-		// Other nodes move tags too: every resolve reads PostgreSQL.
-		imgOpts = append(imgOpts, images.WithManifestCache(0, 0), images.WithUploadLock(func(ctx context.Context, key string) (func(), error) {
-			return sqldb.LockSession(ctx, meta.DB(), key)
-		}))
+		copts, err := s.joinCluster(ctx)
+		if err != nil {
+			meta.Close()
+			return nil, err
+		}
+		imgOpts = append(imgOpts, copts...)
 	}
 	img, err := images.New(blobs, meta, imgOpts...)
 	if err != nil {
@@ -192,11 +194,7 @@ func (s *Server) openIdentity(ctx context.Context, db *sql.DB) error {
 	if s.authn, err = auth.NewAuthenticator(s.ids, keys.TokenMACKey()); err != nil {
 		return err
 	}
-	var azOpts []authz.Option
-	if s.cfg.clustered() {
-		azOpts = append(azOpts, authz.WithRepoTTL(clusterRepoTTL))
-	}
-	s.authz, err = authz.New(s.ids, s.meta, azOpts...)
+	s.authz, err = authz.New(s.ids, s.meta, s.clusterAuthzOptions()...)
 	return err
 }
 
@@ -225,6 +223,7 @@ func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
 		s.stopCleanup()
 		<-s.cleanupDone
+		s.leaveCluster()
 		err = s.meta.Close()
 		if s.auditLog != nil {
 			err = errors.Join(err, s.auditLog.Close())

@@ -2,25 +2,36 @@ package sqldb
 
 import (
 	"context"
+	"database/sql"
 	"log/slog"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 )
 
-// Listen LISTENs on channel over a connection of its own and calls onNotify
-// for every notification, and once after each (re)connect, since
-// notifications sent while it was away are lost. It reconnects with backoff
-// until ctx ends: a PostgreSQL restart costs at most a few seconds of
-// notifications, which the callers' periodic checks cover.
-func Listen(ctx context.Context, url, channel string, onNotify func(), log *slog.Logger) {
+// Listener receives what Listen hears.
+type Listener struct {
+	// Notify is called for every notification on one of the channels.
+	Notify func(channel, payload string)
+	// Connected is called after each (re)connect, once LISTEN is in place:
+	// notifications sent while the listener was away are lost, so whatever
+	// they would have invalidated must be dropped here.
+	Connected func()
+}
+
+// Listen LISTENs on channels over a connection of its own until ctx ends,
+// reconnecting with backoff (100 ms doubling to 5 s): a PostgreSQL restart
+// costs a few seconds of notifications, which l.Connected and the callers'
+// periodic checks cover. Callbacks run on Listen's goroutine, one at a
+// time, in the order PostgreSQL delivers them (commit order).
+func Listen(ctx context.Context, url string, channels []string, l Listener, log *slog.Logger) {
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
-		err := listenOnce(ctx, url, channel, onNotify, func() { backoff = 100 * time.Millisecond })
+		err := listenOnce(ctx, url, channels, l, func() { backoff = 100 * time.Millisecond })
 		if ctx.Err() != nil {
 			return
 		}
-		log.Warn("metadata notifications lost; reconnecting", "channel", channel, "err", err, "in", backoff)
+		log.Warn("metadata notifications lost; reconnecting", "channels", channels, "err", err, "in", backoff)
 		select {
 		case <-ctx.Done():
 			return
@@ -30,7 +41,7 @@ func Listen(ctx context.Context, url, channel string, onNotify func(), log *slog
 	}
 }
 
-func listenOnce(ctx context.Context, url, channel string, onNotify, connected func()) error {
+func listenOnce(ctx context.Context, url string, channels []string, l Listener, connected func()) error {
 	cfg, err := pgx.ParseConfig(url)
 	if err != nil {
 		return err
@@ -42,15 +53,32 @@ func listenOnce(ctx context.Context, url, channel string, onNotify, connected fu
 		return err
 	}
 	defer c.Close(context.WithoutCancel(ctx))
-	if _, err := c.Exec(ctx, "LISTEN "+pgx.Identifier{channel}.Sanitize()); err != nil {
-		return err
-	}
-	connected()
-	onNotify()
-	for {
-		if _, err := c.WaitForNotification(ctx); err != nil {
+	for _, ch := range channels {
+		if _, err := c.Exec(ctx, "LISTEN "+pgx.Identifier{ch}.Sanitize()); err != nil {
 			return err
 		}
-		onNotify()
 	}
+	connected()
+	if l.Connected != nil {
+		l.Connected()
+	}
+	for {
+		n, err := c.WaitForNotification(ctx)
+		if err != nil {
+			return err
+		}
+		if l.Notify != nil {
+			l.Notify(n.Channel, n.Payload)
+		}
+	}
+}
+
+// Notify sends payload on channel to every listener, now. On SQLite it does
+// nothing: one process owns the database and needs no telling.
+func Notify(ctx context.Context, db *sql.DB, channel, payload string) error {
+	if DialectOf(db) != Postgres {
+		return nil
+	}
+	_, err := db.ExecContext(ctx, `SELECT pg_notify(?, ?)`, channel, payload)
+	return err
 }
