@@ -17,6 +17,7 @@ declare -A need=(
 	[podman]=podman
 	[jq]=jq
 	[pg_ctlcluster]=postgresql # initdb + pg_ctl for the PostgreSQL metadata tests (scripts/postgres.sh)
+	[haproxy]=haproxy # the load balancer in front of the 3-node cluster test (test/e2e/cluster_test.go)
 	[curl]=curl
 	[ip]=iproute2
 	[python3]=python3
