@@ -19,6 +19,8 @@ export GOFLAGS="${GOFLAGS:--buildvcs=false}"
 export BERTH_TEST_REQUIRE_MINIO=1
 # …and a missing PostgreSQL fails the PostgreSQL tests instead of skipping them.
 export BERTH_TEST_REQUIRE_PG=1
+# install-deps.sh installs the distribution registry (pull-through upstream tests).
+export BERTH_TEST_REQUIRE_REGISTRY=1
 tmp=$(mktemp -d /tmp/berth-test.XXXXXX)
 docker_dir="$tmp/docker"
 docker_started=0

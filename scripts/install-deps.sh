@@ -81,3 +81,16 @@ else
 	log "minio built in $(($(date +%s) - start))s"
 fi
 log "minio binary: $cache_bin/minio"
+
+# The CNCF distribution registry: the upstream the pull-through cache tests pull from
+# (htpasswd auth, access log counted), installed into the berth cache like MinIO.
+REGISTRY_MODULE=github.com/distribution/distribution/v3/cmd/registry
+REGISTRY_VERSION=v3.1.2
+if [[ -x $cache_bin/registry ]] && go version -m "$cache_bin/registry" 2>/dev/null | grep -q "mod	github.com/distribution/distribution/v3	$REGISTRY_VERSION"; then
+	log "distribution registry $REGISTRY_VERSION already built"
+else
+	log "go install $REGISTRY_MODULE@$REGISTRY_VERSION (into $cache_bin)"
+	mkdir -p "$cache_bin"
+	GOBIN="$cache_bin" GOFLAGS=-buildvcs=false go install "$REGISTRY_MODULE@$REGISTRY_VERSION"
+fi
+log "registry binary: $cache_bin/registry"

@@ -126,6 +126,10 @@ const (
 	// StorageUnavailable: the blob backend (S3) cannot be reached or
 	// failed; a 503 that clients retry.
 	StorageUnavailable Code = "StorageUnavailable"
+	// UpstreamUnavailable: a pull-through cache upstream failed (down,
+	// timed out, rate limited, refused the rule's credentials) and there is
+	// no cached copy to serve; 502 with the upstream's reason.
+	UpstreamUnavailable Code = "UpstreamUnavailable"
 
 	Internal Code = "Internal"
 )
@@ -244,5 +248,6 @@ var table = []row{
 
 	{StorageFull, "UNKNOWN", s507, "ServerException", s500, "ServiceFailure", s500},
 	{StorageUnavailable, "UNAVAILABLE", http.StatusServiceUnavailable, "ServerException", s500, "ServiceUnavailable", http.StatusServiceUnavailable},
+	{UpstreamUnavailable, "UNAVAILABLE", http.StatusBadGateway, "ServerException", s500, "ServiceUnavailable", http.StatusBadGateway},
 	{Internal, "UNKNOWN", s500, "ServerException", s500, "ServiceFailure", s500},
 }

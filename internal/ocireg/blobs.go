@@ -2,6 +2,10 @@ package ocireg
 
 import (
 	"io"
+
+	"github.com/opencontainers/go-digest"
+
+	"github.com/berth-dev/berth/internal/storage"
 	"net/http"
 	"os"
 	"strconv"
@@ -24,6 +28,9 @@ func (c *call) getBlob() error {
 	// With S3 redirects the client downloads from the object store, like
 	// ECR; Range and If-* headers then apply there.
 	if url, err := c.h.img.BlobRedirectURL(c.ctx, k, dg); err != nil {
+		if handled, perr := c.pullThroughBlob(k, dg, err); handled {
+			return perr
+		}
 		return err
 	} else if url != "" {
 		c.w.Header()["Docker-Content-Digest"] = []string{string(dg)}
@@ -32,21 +39,28 @@ func (c *call) getBlob() error {
 	}
 	b, _, err := c.h.img.OpenBlob(c.ctx, k, dg)
 	if err != nil {
+		if handled, perr := c.pullThroughBlob(k, dg, err); handled {
+			return perr
+		}
 		return err
 	}
 	defer b.Close()
 	hdr := c.w.Header()
 	hdr["Content-Type"] = hvOctet
 	hdr["Docker-Content-Digest"] = []string{string(dg)}
-	hdr["Etag"] = []string{`"` + string(dg) + `"`}
+	c.serveBlob(dg, b)
+	return nil
+}
+
+// serveBlob answers with a stored blob; ServeContent implements Range
+// (206, 416 with Content-Range) and If-Range/If-None-Match against the ETag.
+func (c *call) serveBlob(dg digest.Digest, b storage.Blob) {
+	c.w.Header()["Etag"] = []string{`"` + string(dg) + `"`}
 	var content io.ReadSeeker = b
 	if f, ok := b.(osFiler); ok {
 		content = f.OSFile()
 	}
-	// ServeContent implements Range (206, 416 with Content-Range) and
-	// If-Range/If-None-Match against the ETag.
 	http.ServeContent(c.w, c.r, "", time.Time{}, content)
-	return nil
 }
 
 func (c *call) headBlob() error {
@@ -60,6 +74,9 @@ func (c *call) headBlob() error {
 	}
 	d, err := c.h.img.StatBlob(c.ctx, k, dg)
 	if err != nil {
+		if handled, perr := c.pullThroughBlob(k, dg, err); handled {
+			return perr
+		}
 		return err
 	}
 	hdr := c.w.Header()

@@ -48,19 +48,26 @@ func (c *call) getManifest() error {
 	if err := c.authorize(ActionBatchGetImage, k); err != nil {
 		return err
 	}
+	if handled, err := c.pullThroughManifest(k, ref); handled || err != nil {
+		return err
+	}
 	m, err := c.h.img.GetManifest(c.ctx, k, ref)
 	if err != nil {
 		return err
 	}
+	c.writeManifest(m.MediaType, m.Digest, m.Payload)
+	return nil
+}
+
+func (c *call) writeManifest(mediaType string, dg digest.Digest, payload []byte) {
 	hdr := c.w.Header()
-	hdr["Content-Type"] = []string{m.MediaType}
-	hdr["Docker-Content-Digest"] = []string{string(m.Digest)}
-	hdr["Content-Length"] = []string{strconv.Itoa(len(m.Payload))}
+	hdr["Content-Type"] = []string{mediaType}
+	hdr["Docker-Content-Digest"] = []string{string(dg)}
+	hdr["Content-Length"] = []string{strconv.Itoa(len(payload))}
 	c.w.WriteHeader(http.StatusOK)
 	if c.r.Method == http.MethodGet {
-		_, _ = c.w.Write(m.Payload)
+		_, _ = c.w.Write(payload)
 	}
-	return nil
 }
 
 func (c *call) putManifest() error {

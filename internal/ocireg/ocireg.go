@@ -71,6 +71,8 @@ type Deps struct {
 	// manifest pulls at the AuditPulls sampling rate (0..1).
 	Audit      Auditor
 	AuditPulls float64
+	// PullThrough serves repositories covered by pull-through cache rules (optional).
+	PullThrough PullThrough
 }
 
 // Handler serves /v2/.
@@ -83,6 +85,7 @@ type Handler struct {
 
 	audit      Auditor
 	auditPulls float64
+	ptc        PullThrough
 }
 
 // New builds a Handler.
@@ -97,7 +100,7 @@ func New(d Deps) (*Handler, error) {
 		d.Now = time.Now
 	}
 	return &Handler{img: d.Images, authn: d.Authenticator, authz: d.Authorizer, def: d.Default, now: d.Now,
-		audit: d.Audit, auditPulls: d.AuditPulls}, nil
+		audit: d.Audit, auditPulls: d.AuditPulls, ptc: d.PullThrough}, nil
 }
 
 // Header values shared by every response; slices assigned directly into the

@@ -42,6 +42,7 @@ func (s *Server) buildAWSAPI(ctx context.Context) (http.Handler, error) {
 		Store:      s.ecrDocs,
 		Principals: s.ids,
 		Secrets:    secretChecker{secretStore},
+		Upstreams:  s.ptc,
 		PresignKey: presignKey(s.ids.Keys().TokenMACKey()),
 		Default:    ecrhost.Registry{Account: s.cfg.AccountID, Region: s.cfg.Region},
 		Log:        s.log,

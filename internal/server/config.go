@@ -52,6 +52,8 @@ type Config struct {
 	AuditMaxBytes int64
 	AuditMaxFiles int
 	AuditPulls    float64
+	// PullThrough tunes the pull-through cache engine (pullthrough.go).
+	PullThrough PullThroughConfig
 }
 
 // Validate fills defaults and rejects impossible settings.

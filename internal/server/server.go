@@ -27,6 +27,7 @@ import (
 	"github.com/berth-dev/berth/internal/images"
 	"github.com/berth-dev/berth/internal/ocireg"
 	"github.com/berth-dev/berth/internal/params"
+	"github.com/berth-dev/berth/internal/pullthrough"
 	"github.com/berth-dev/berth/internal/secrets"
 	"github.com/berth-dev/berth/internal/storage"
 )
@@ -49,6 +50,7 @@ type Server struct {
 	ecrAPI  *ecr.API
 	params  *params.Service
 	secrets *secrets.Service
+	ptc     *pullthrough.Engine
 
 	auditLog *audit.Log
 	cluster  clusterState // nodes sharing PostgreSQL metadata (metadata.go)
@@ -136,6 +138,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 // front door, /_berth/admin/ → the operator endpoint, anything else → 404.
 func (s *Server) buildHandler(ctx context.Context) (http.Handler, error) {
 	account := s.cfg.AccountID
+	ptc, err := s.openPullThrough(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.ptc = ptc
 	registry, err := ocireg.New(ocireg.Deps{
 		Images:        s.images,
 		Authenticator: s.authn,
@@ -143,6 +150,7 @@ func (s *Server) buildHandler(ctx context.Context) (http.Handler, error) {
 		Default:       ecrhost.Registry{Account: account, Region: s.cfg.Region},
 		Audit:         s.auditor(),
 		AuditPulls:    s.cfg.AuditPulls,
+		PullThrough:   ptc,
 	})
 	if err != nil {
 		return nil, err
@@ -223,6 +231,9 @@ func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
 		s.stopCleanup()
 		<-s.cleanupDone
+		if s.ptc != nil {
+			s.ptc.Close()
+		}
 		s.leaveCluster()
 		err = s.meta.Close()
 		if s.auditLog != nil {

@@ -14,6 +14,12 @@ import (
 // when none applies (ECR's defaults). It reads only store, so it can be
 // wired into images.WithRepositoryDefaults before the API exists.
 func CreateOnPushSettings(store RegistryStore) func(ctx context.Context, k storage.RepoKey) (*storage.Repository, error) {
+	return templateSettings(store, "CREATE_ON_PUSH")
+}
+
+// templateSettings is the repository settings of the most specific
+// template applied for scenario.
+func templateSettings(store RegistryStore, scenario string) func(ctx context.Context, k storage.RepoKey) (*storage.Repository, error) {
 	return func(ctx context.Context, k storage.RepoKey) (*storage.Repository, error) {
 		var ts []creationTemplate
 		after := ""
@@ -34,7 +40,7 @@ func CreateOnPushSettings(store RegistryStore) func(ctx context.Context, k stora
 			}
 			after = docs[len(docs)-1].ID
 		}
-		t := templateFor(ts, k.Name, "CREATE_ON_PUSH")
+		t := templateFor(ts, k.Name, scenario)
 		if t == nil {
 			return nil, nil
 		}

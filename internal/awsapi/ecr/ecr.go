@@ -80,6 +80,8 @@ type Deps struct {
 	Principals PrincipalResolver
 	PresignKey []byte
 	Secrets    SecretChecker
+	// Upstreams contacts pull-through upstreams (optional).
+	Upstreams UpstreamValidator
 	// Default is the registry served on hosts that are not ACCOUNT.dkr.ecr.REGION.*.
 	Default ecrhost.Registry
 	Now     func() time.Time
@@ -95,6 +97,7 @@ type API struct {
 	store   RegistryStore
 	princ   PrincipalResolver
 	secrets SecretChecker
+	ups     UpstreamValidator
 	presign presigner
 	def     ecrhost.Registry
 	now     func() time.Time
@@ -174,7 +177,7 @@ func Register(rt *awsapi.Router, d Deps) (*API, error) {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
 	a := &API{img: d.Images, authz: d.Authorizer, tokens: d.Tokens, store: d.Store, princ: d.Principals,
-		secrets: d.Secrets, presign: newPresigner(d.PresignKey), def: d.Default, now: d.Now, log: d.Log, re: re}
+		secrets: d.Secrets, ups: d.Upstreams, presign: newPresigner(d.PresignKey), def: d.Default, now: d.Now, log: d.Log, re: re}
 	for op, h := range a.handlers() {
 		rt.HandleJSON(TargetPrefix, SigningName, op, h)
 	}

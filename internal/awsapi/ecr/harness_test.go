@@ -46,7 +46,9 @@ type env struct {
 func newEnv(t testing.TB) *env {
 	t.Helper()
 	s, err := server.New(t.Context(), server.Config{DataDir: t.TempDir(), AccountID: account, Region: region,
-		RootAccessKeyID: rootKey, RootSecretKey: rootSecre}, nil)
+		RootAccessKeyID: rootKey, RootSecretKey: rootSecre,
+		// Pull-through tests run their upstreams on loopback.
+		PullThrough: server.PullThroughConfig{AllowUpstream: []string{"loopback"}}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,11 +7,10 @@ import (
 	"github.com/berth-dev/berth/internal/awsapi"
 )
 
-// validatePullThroughCacheRule checks what berth can check without
-// contacting the upstream registry: the rule exists and, when it names a
-// credentialArn, the secret exists and holds {"username","accessToken"}.
-// isValid true therefore does not mean the upstream accepted the
-// credentials, as it does on ECR; berth never logs in to the upstream here.
+// validatePullThroughCacheRule checks the rule as ECR does: the secret it
+// names holds {"username","accessToken"} and the upstream registry answers
+// /v2/ with those credentials (through the upstream validator; without one
+// only the secret is checked).
 func (a *API) validatePullThroughCacheRule(ctx context.Context, c *awsapi.Call) (any, error) {
 	var in struct {
 		ECRRepositoryPrefix string `json:"ecrRepositoryPrefix"`
@@ -25,7 +24,11 @@ func (a *API) validatePullThroughCacheRule(ctx context.Context, c *awsapi.Call) 
 		return nil, err
 	}
 	failure := ""
-	if r.CredentialARN != "" {
+	if a.ups != nil {
+		if failure, err = a.ups.Validate(ctx, r.RegistryID, c.Region, engineRule(r)); err != nil {
+			return nil, err
+		}
+	} else if r.CredentialARN != "" {
 		if failure, err = a.credentialProblem(ctx, r.RegistryID, c.Region, r.CredentialARN); err != nil {
 			return nil, err
 		}

@@ -2,6 +2,8 @@ package ecr_test
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -22,15 +24,28 @@ func TestValidatePullThroughCacheRule(t *testing.T) {
 		}
 		must[*ecrsdk.CreatePullThroughCacheRuleOutput](t)(e.root.CreatePullThroughCacheRule(ctx, in))
 	}
+	// The upstream: /v2/ answers 200 to Basic u:t (the secret e.secret
+	// stores) and 401 to anything else.
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if u, p, ok := r.BasicAuth(); ok && u == "u" && p == "t" && r.URL.Path == "/v2/" {
+			return
+		}
+		w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
+		w.WriteHeader(http.StatusUnauthorized)
+	}))
+	defer up.Close()
 	good := e.secret("ecr-pullthroughcache/hub-good")
+	wrong := must[*secretsmanager.CreateSecretOutput](t)(sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String("ecr-pullthroughcache/wrong"), SecretString: aws.String(`{"username":"u","accessToken":"nope"}`)}))
 	notJSON := must[*secretsmanager.CreateSecretOutput](t)(sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String("ecr-pullthroughcache/hub-text"), SecretString: aws.String("user:token")}))
 	noToken := must[*secretsmanager.CreateSecretOutput](t)(sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String("ecr-pullthroughcache/hub-half"), SecretString: aws.String(`{"username":"u"}`)}))
 	deleted := e.secret("ecr-pullthroughcache/hub-gone")
-	rule("hub-good", "registry-1.docker.io", good)
+	rule("hub-good", up.URL, good)
+	rule("wrong", up.URL, *wrong.ARN)
+	rule("anon", up.URL, "")
+	rule("metadata", "http://169.254.169.254", "")
 	rule("hub-text", "registry-1.docker.io", *notJSON.ARN)
 	rule("hub-half", "registry-1.docker.io", *noToken.ARN)
 	rule("hub-gone", "registry-1.docker.io", deleted)
-	rule("quay", "quay.io", "")
 	must[*secretsmanager.DeleteSecretOutput](t)(sm.DeleteSecret(ctx, &secretsmanager.DeleteSecretInput{SecretId: aws.String(deleted)}))
 
 	tests := []struct {
@@ -39,7 +54,9 @@ func TestValidatePullThroughCacheRule(t *testing.T) {
 		failure string
 	}{
 		{"hub-good", true, ""},
-		{"quay", true, ""},
+		{"wrong", false, "rejected the credentials in secret '" + *wrong.ARN + "'"},
+		{"anon", false, "requires credentials: give the rule a credentialArn"},
+		{"metadata", false, "169.254.169.254 is a loopback, link-local, private or reserved address"},
 		{"hub-text", false, "is not a JSON object with the keys username and accessToken"},
 		{"hub-half", false, "must contain non-empty username and accessToken values"},
 		{"hub-gone", false, "does not exist or has no string value"},
@@ -54,7 +71,7 @@ func TestValidatePullThroughCacheRule(t *testing.T) {
 			if (tc.failure == "") != (failure == "") || !strings.Contains(failure, tc.failure) {
 				t.Fatalf("failure %q, want %q", failure, tc.failure)
 			}
-			if strings.Contains(failure, "user:token") || strings.Contains(failure, `"u"`) {
+			if strings.Contains(failure, "user:token") || strings.Contains(failure, `"u"`) || strings.Contains(failure, "nope") {
 				t.Fatalf("failure text leaks the secret value: %s", failure)
 			}
 		})

@@ -11,6 +11,7 @@ import (
 	"github.com/berth-dev/berth/internal/awsapi"
 	"github.com/berth-dev/berth/internal/awsapi/protocol"
 	"github.com/berth-dev/berth/internal/ecrhost"
+	"github.com/berth-dev/berth/internal/pullthrough"
 	"github.com/berth-dev/berth/internal/storage"
 )
 
@@ -310,6 +311,14 @@ func upstreamFor(u string) (kind string, creds string, ok bool) {
 	if reg, isECR := ecrhost.Parse(host); isECR && strings.HasSuffix(host, ".amazonaws.com") && reg.Account != "" {
 		return "ecr", "role", true
 	}
+	// berth extension: any OCI registry written as scheme://host[:port]
+	// (ECR's own kinds are bare host names). It has no upstreamRegistry
+	// kind; whether berth may connect to it is the SSRF guard's decision.
+	if strings.Contains(u, "://") {
+		if _, err := pullthrough.BaseURL(u); err == nil {
+			return "", "optional", true
+		}
+	}
 	return "", "", false
 }
 
@@ -450,7 +459,15 @@ func (a *API) createPullThroughCacheRule(ctx context.Context, c *awsapi.Call) (a
 	if err != nil {
 		return nil, err
 	}
+	a.rulesChanged(reg)
 	return rule, nil
+}
+
+// rulesChanged tells the engine to re-read reg's rules.
+func (a *API) rulesChanged(reg ecrhost.Registry) {
+	if a.ups != nil {
+		a.ups.InvalidateRules(reg.Account, reg.Region)
+	}
 }
 
 // authorizedRule is the common start of the operations on one existing
@@ -563,6 +580,7 @@ func (a *API) deletePullThroughCacheRule(ctx context.Context, c *awsapi.Call) (a
 	} else if err != nil {
 		return nil, err
 	}
+	a.rulesChanged(reg)
 	r.UpstreamRegistry, r.UpdatedAt = "", nil // DeletePullThroughCacheRule's output has neither
 	return r, nil
 }
@@ -602,6 +620,7 @@ func (a *API) updatePullThroughCacheRule(ctx context.Context, c *awsapi.Call) (a
 	if err := a.putJSON(ctx, reg, kindPTCRule, r.ECRRepositoryPrefix, r); err != nil {
 		return nil, err
 	}
+	a.rulesChanged(reg)
 	return struct {
 		ECRRepositoryPrefix      string             `json:"ecrRepositoryPrefix"`
 		RegistryID               string             `json:"registryId"`

@@ -1,0 +1,129 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/berth-dev/berth/internal/pullthrough/distregtest"
+)
+
+const (
+	vendorUser = "vendor"
+	vendorPass = "vendor-upstream-password"
+)
+
+// ptcSetup starts a distribution registry with htpasswd (the vendor's
+// upstream) and a berth that may reach loopback upstreams, and creates the
+// secret and the rule prefix → upstream with the aws CLI.
+func ptcSetup(t *testing.T, prefix string, extra ...string) (*distregtest.Server, *Berth, []string) {
+	t.Helper()
+	requireTool(t, "aws")
+	noAWSProfile(t)
+	up := distregtest.Start(t, distregtest.Options{Username: vendorUser, Password: vendorPass})
+	b := StartBerth(t, WithArgs(append([]string{"--allow-upstream", "loopback"}, extra...)...))
+	env := ecrCLIEnv(RootAccessKeyID, RootSecretAccessKey)
+	var secret struct{ ARN string }
+	awsCLI(t, b, env, &secret, "secretsmanager", "create-secret", "--name", "ecr-pullthroughcache/"+prefix,
+		"--secret-string", `{"username":"`+vendorUser+`","accessToken":"`+vendorPass+`"}`)
+	// --cli-input-json: aws CLI v1 fetches parameter values that start
+	// with http:// (paramfile URLs) instead of sending them.
+	rule, _ := json.Marshal(map[string]string{"ecrRepositoryPrefix": prefix, "upstreamRegistryUrl": up.URL(), "credentialArn": secret.ARN})
+	awsCLI(t, b, env, nil, "ecr", "create-pull-through-cache-rule", "--cli-input-json", string(rule))
+	var v struct {
+		IsValid bool
+		Failure string
+	}
+	awsCLI(t, b, env, &v, "ecr", "validate-pull-through-cache-rule", "--ecr-repository-prefix", prefix)
+	if !v.IsValid {
+		t.Fatalf("rule not valid: %s", v.Failure)
+	}
+	return up, b, env
+}
+
+// TestPullThroughDockerAndSkopeo: the vendor pushes with docker to its
+// htpasswd registry; docker and skopeo pull through berth's cache rule
+// (first pull creates the repository and fetches, later pulls are local).
+func TestPullThroughDockerAndSkopeo(t *testing.T) {
+	skopeo := requireTool(t, "skopeo")
+	d := NewDocker(t)
+	up, b, env := ptcSetup(t, "vendor")
+	suffix := randomSuffix(t)
+	upRef := up.Addr + "/acme/app:" + suffix
+	if out, err := d.Login(up.Addr, vendorUser, vendorPass); err != nil {
+		t.Fatalf("docker login upstream: %v\n%s", err, out)
+	}
+	d.Must("import", "--change", `ENTRYPOINT ["/hello"]`, buildRootfsTar(t, suffix), upRef)
+	d.Must("push", upRef)
+	wantID := strings.TrimSpace(d.Must("image", "inspect", "--format", "{{.Id}}", upRef))
+	d.Must("rmi", "-f", upRef)
+	d.Must("logout", up.Addr)
+
+	cached := b.Ref("vendor/acme/app:" + suffix)
+	if out, err := d.Login(b.Addr, RootAccessKeyID, RootSecretAccessKey); err != nil {
+		t.Fatalf("docker login berth: %v\n%s", err, out)
+	}
+	d.Must("pull", cached)
+	t.Cleanup(func() { _, _, _ = d.Run("rmi", "-f", cached) })
+	if id := strings.TrimSpace(d.Must("image", "inspect", "--format", "{{.Id}}", cached)); id != wantID {
+		t.Fatalf("image id through the cache %s, want %s", id, wantID)
+	}
+	var repos struct {
+		Repositories []struct{ RepositoryName string }
+	}
+	awsCLI(t, b, env, &repos, "ecr", "describe-repositories", "--repository-names", "vendor/acme/app")
+
+	// skopeo reads the same image (now local) and copies it out.
+	creds := rootCreds()
+	out := mustRun(t, Cmd{Name: skopeo, Args: []string{"inspect", "--creds", creds, "--tls-verify=false", "docker://" + cached}})
+	var info struct{ Digest string }
+	if err := json.Unmarshal([]byte(out), &info); err != nil {
+		t.Fatal(err)
+	}
+	mustRun(t, Cmd{Name: skopeo, Args: []string{"copy", "--src-creds", creds, "--src-tls-verify=false",
+		"docker://" + cached, "dir:" + t.TempDir()}})
+	// Blobs came from the upstream once, however many clients read them.
+	var m struct {
+		Layers []struct{ Digest string }
+	}
+	raw := mustRun(t, Cmd{Name: skopeo, Args: []string{"inspect", "--raw", "--creds", creds, "--tls-verify=false", "docker://" + cached}})
+	if err := json.Unmarshal([]byte(raw), &m); err != nil || len(m.Layers) == 0 {
+		t.Fatalf("raw manifest: %v %s", err, raw)
+	}
+	for _, l := range m.Layers {
+		if n := up.Requests("GET", "/blobs/"+l.Digest, 200); n != 1 {
+			t.Errorf("upstream served %s %d times, want 1", l.Digest, n)
+		}
+	}
+
+	// skopeo as the first puller of a multi-arch index (--all: every child).
+	idx := mutate.IndexMediaType(empty.Index, types.OCIImageIndex)
+	for _, p := range []v1.Platform{{OS: "linux", Architecture: "amd64"}, {OS: "linux", Architecture: "arm64", Variant: "v8"}} {
+		idx = mutate.AppendManifests(idx, mutate.IndexAddendum{Add: ociPlatformImage(t, p), Descriptor: v1.Descriptor{Platform: &p}})
+	}
+	ref, _ := name.ParseReference(up.Addr+"/acme/multi:"+suffix, name.Insecure)
+	if err := remote.WriteIndex(ref, idx, remote.WithAuth(&authn.Basic{Username: vendorUser, Password: vendorPass}), remote.WithContext(context.Background())); err != nil {
+		t.Fatal(err)
+	}
+	multi := b.Ref("vendor/acme/multi:" + suffix)
+	out = mustRun(t, Cmd{Name: skopeo, Args: []string{"inspect", "--override-arch", "arm64", "--override-variant", "v8", "--creds", creds, "--tls-verify=false", "docker://" + multi}})
+	if !strings.Contains(out, `"Architecture": "arm64"`) {
+		t.Fatalf("arm64 child through the cache:\n%s", out)
+	}
+	mustRun(t, Cmd{Name: skopeo, Args: []string{"copy", "--all", "--src-creds", creds, "--src-tls-verify=false",
+		"docker://" + multi, "oci:" + t.TempDir() + ":x"}})
+	// docker pulls one platform of the index.
+	d.Must("pull", "--platform", "linux/amd64", multi)
+	t.Cleanup(func() { _, _, _ = d.Run("rmi", "-f", multi) })
+}
