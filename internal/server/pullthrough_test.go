@@ -44,7 +44,7 @@ func newPTCWorld(t *testing.T, pt server.PullThroughConfig) *ptcWorld {
 	up := distregtest.Start(t, distregtest.Options{Username: upUser, Password: upPass})
 	pt.AllowUpstream = append(pt.AllowUpstream, "loopback")
 	s, err := server.New(context.Background(), server.Config{DataDir: t.TempDir(), AccountID: acctA,
-		RootAccessKeyID: opKey, RootSecretKey: opSecret, PullThrough: pt}, nil)
+		RootAccessKeyID: opKey, RootSecretKey: opSecret, PullThrough: pt, Metadata: testMetadata(t)}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
