@@ -14,8 +14,15 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
@@ -33,14 +40,24 @@ import (
 type cluster struct {
 	nodes map[string]*Berth // by HAProxy server name (n1, n2, n3)
 	lb    string            // 127.0.0.1:PORT of HAProxy
+	pg    *pgtest.Server
 }
 
 func startCluster(t *testing.T) *cluster {
 	t.Helper()
 	haproxy := requireTool(t, "haproxy")
 	_, storage := startMinIOBucket(t)
-	args := []string{"--storage", storage, "--metadata", pgtest.DSN(t), "--metadata-pool", "8"}
-	c := &cluster{nodes: map[string]*Berth{}}
+	// A PostgreSQL of its own: the test restarts it.
+	pg, err := pgtest.Start()
+	if err != nil {
+		if os.Getenv("BERTH_TEST_REQUIRE_PG") == "" && !requireTools() {
+			t.Skipf("no PostgreSQL: %v", err)
+		}
+		t.Fatalf("PostgreSQL: %v", err)
+	}
+	t.Cleanup(func() { pg.Close() })
+	args := []string{"--storage", storage, "--metadata", pg.URL("postgres"), "--metadata-pool", "8"}
+	c := &cluster{nodes: map[string]*Berth{}, pg: pg}
 	var first string
 	for i := 1; i <= 3; i++ {
 		dir := filepath.Join(t.TempDir(), "data")
@@ -250,7 +267,180 @@ func TestClusterThreeNodes(t *testing.T) {
 		if got := strings.TrimSpace(d.Must("image", "inspect", "--format", "{{.Id}}", pulled)); got != want.String() {
 			t.Fatalf("pulled image id %s, want %s", got, want)
 		}
+		c.revive(t, victim)
 	})
+
+	t.Run("node killed during 20 concurrent pushes", func(t *testing.T) {
+		c.killDuringPushes(t, 20)
+	})
+
+	t.Run("PostgreSQL restart", func(t *testing.T) {
+		c.restartPostgres(t)
+	})
+}
+
+// revive starts a killed node again on its address and waits until the
+// balancer sends it requests.
+func (c *cluster) revive(t *testing.T, name string) {
+	t.Helper()
+	c.nodes[name].StartOnSameAddr(t)
+	for i := 0; i < 200 && !c.servedBy(t, 6)[name]; i++ {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !c.servedBy(t, 6)[name] {
+		t.Fatalf("haproxy does not send requests to %s again", name)
+	}
+}
+
+// killDuringPushes pushes n images at once through the balancer (each with
+// three 1 MiB layers, go-containerregistry with its default retries), kills
+// one node with SIGKILL while they run, and then reads back every image
+// whose push succeeded — manifest, config and each layer with its digest
+// checked — through the surviving nodes.
+func (c *cluster) killDuringPushes(t *testing.T, n int) {
+	t.Helper()
+	lbBerth := &Berth{t: t, Addr: c.lb} // for ParseRef/Remote only
+	imgs := make([]v1.Image, n)
+	for i := range imgs {
+		img, err := random.Image(1<<20, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		imgs[i] = img
+	}
+	errs := make([]error, n)
+	finished := make(chan struct{}, n)
+	var wg sync.WaitGroup
+	for i := range imgs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { finished <- struct{}{} }()
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			ref, err := name.ParseReference(fmt.Sprintf("%s/e2e/cluster/burst-%d:v1", c.lb, i), name.Insecure)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			errs[i] = remote.Write(ref, imgs[i], lbBerth.Remote(ctx)...)
+		}()
+	}
+	// Kill when the first push is through: the others are mid-way.
+	<-finished
+	c.nodes["n2"].Kill9()
+	done := 1 + len(finished)
+	wg.Wait()
+	t.Logf("n2 killed when %d of %d pushes had finished", done, n)
+	ok := 0
+	for i, err := range errs {
+		if err != nil {
+			t.Logf("push %d failed (allowed: its node died): %v", i, err)
+			continue
+		}
+		ok++
+		verifyImage(t, lbBerth, fmt.Sprintf("e2e/cluster/burst-%d:v1", i), imgs[i])
+	}
+	t.Logf("%d of %d pushes succeeded while n2 was killed; every one of them reads back intact through n1/n3", ok, n)
+	if ok == 0 {
+		t.Fatal("no push survived the loss of one node of three")
+	}
+	c.revive(t, "n2")
+}
+
+// restartPostgres stops PostgreSQL under the running cluster, checks that
+// requests fail cleanly and no node dies, starts it again and checks that
+// the nodes reconnect by themselves: pushes work and an access key deleted
+// through one node is refused by the others (the listeners came back).
+func (c *cluster) restartPostgres(t *testing.T) {
+	t.Helper()
+	lbBerth := &Berth{t: t, Addr: c.lb}
+	if err := c.pg.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	img, err := random.Image(64<<10, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	err = remote.Write(lbBerth.ParseRef(t, "e2e/cluster/pgdown:v1"), img, append(lbBerth.Remote(ctx), remote.WithRetryBackoff(remote.Backoff{Steps: 1}))...)
+	cancel()
+	if err == nil {
+		t.Fatal("a push succeeded while PostgreSQL was down")
+	}
+	t.Logf("push while PostgreSQL is down: %v", err)
+	if !strings.Contains(err.Error(), "503") {
+		t.Errorf("push while PostgreSQL is down failed with %v, want 503 (retryable)", err)
+	}
+	if err := c.pg.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	var werr error
+	for i := 0; i < 60; i++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		werr = remote.Write(lbBerth.ParseRef(t, "e2e/cluster/pgdown:v1"), img, lbBerth.Remote(ctx)...)
+		cancel()
+		if werr == nil {
+			break
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	if werr != nil {
+		t.Fatalf("pushes still fail after PostgreSQL came back: %v", werr)
+	}
+	t.Logf("first push after PostgreSQL restart succeeded %v after it was back", time.Since(start).Round(time.Millisecond))
+	verifyImage(t, lbBerth, "e2e/cluster/pgdown:v1", img)
+	for name, b := range c.nodes {
+		if b.cmd == nil {
+			t.Fatalf("node %s is not running", name)
+		}
+	}
+
+	// Coherence after the restart: a key deleted through n1 is refused by n2 and n3.
+	root := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider(RootAccessKeyID, RootSecretAccessKey, "")}
+	iamVia := func(b *Berth) *iam.Client {
+		return iam.NewFromConfig(root, func(o *iam.Options) { o.BaseEndpoint = aws.String(b.URL()) })
+	}
+	bg := context.Background()
+	if _, err := iamVia(c.nodes["n1"]).CreateUser(bg, &iam.CreateUserInput{UserName: aws.String("after-restart")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := iamVia(c.nodes["n1"]).AttachUserPolicy(bg, &iam.AttachUserPolicyInput{UserName: aws.String("after-restart"),
+		PolicyArn: aws.String("arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly")}); err != nil {
+		t.Fatal(err)
+	}
+	key, err := iamVia(c.nodes["n1"]).CreateAccessKey(bg, &iam.CreateAccessKeyInput{UserName: aws.String("after-restart")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	user := &authn.Basic{Username: *key.AccessKey.AccessKeyId, Password: *key.AccessKey.SecretAccessKey}
+	canPull := func(b *Berth) bool {
+		_, err := remote.Get(b.ParseRef(t, "e2e/cluster/pgdown:v1"), remote.WithAuth(user))
+		return err == nil
+	}
+	for _, n := range []string{"n2", "n3"} {
+		if !canPull(c.nodes[n]) {
+			t.Fatalf("%s refuses a key created through n1", n)
+		}
+	}
+	if _, err := iamVia(c.nodes["n1"]).DeleteAccessKey(bg, &iam.DeleteAccessKeyInput{UserName: aws.String("after-restart"),
+		AccessKeyId: key.AccessKey.AccessKeyId}); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"n2", "n3"} {
+		start := time.Now()
+		refused := false
+		for i := 0; i < 1000 && !refused; i++ { // bounded: at most ~10 s
+			if refused = !canPull(c.nodes[n]); !refused {
+				time.Sleep(10 * time.Millisecond)
+			}
+		}
+		if !refused {
+			t.Fatalf("%s still accepts a key deleted through n1", n)
+		}
+		t.Logf("key deleted through n1 refused by %s after %v", n, time.Since(start).Round(time.Millisecond))
+	}
 }
 
 // request sends one registry request with root's Basic credentials through

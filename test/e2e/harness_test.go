@@ -109,9 +109,10 @@ type Berth struct {
 	env     []string
 	logPath string
 
-	mu   sync.Mutex
-	cmd  *exec.Cmd
-	done chan struct{}
+	mu        sync.Mutex
+	cmd       *exec.Cmd
+	done      chan struct{}
+	reuseAddr bool // the next Start listens on Addr again (StartOnSameAddr)
 }
 
 // BerthOption tunes StartBerth.
@@ -156,7 +157,10 @@ func (b *Berth) Start(t testing.TB) {
 	if b.cmd != nil {
 		t.Fatalf("berth already running at %s", b.Addr)
 	}
-	b.Addr = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	if !b.reuseAddr || b.Addr == "" {
+		b.Addr = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	}
+	b.reuseAddr = false
 	logFile, err := os.OpenFile(b.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		t.Fatal(err)
@@ -241,6 +245,16 @@ func (b *Berth) Kill9() {
 	_ = b.cmd.Process.Kill()
 	<-b.done
 	b.cmd = nil
+}
+
+// StartOnSameAddr starts a stopped or killed berth again on the address it
+// had (a load balancer's configuration names it).
+func (b *Berth) StartOnSameAddr(t testing.TB) {
+	t.Helper()
+	b.mu.Lock()
+	b.reuseAddr = true
+	b.mu.Unlock()
+	b.Start(t)
 }
 
 // Restart stops berth gracefully and starts it again on the same data directory.

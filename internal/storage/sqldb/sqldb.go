@@ -16,13 +16,17 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"net"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/berth-dev/berth/internal/apierr"
 )
 
 // Dialect names the SQL engine behind a *sql.DB.
@@ -89,7 +93,7 @@ type connector struct{ inner driver.Connector }
 func (c connector) Connect(ctx context.Context) (driver.Conn, error) {
 	cn, err := c.inner.Connect(ctx)
 	if err != nil {
-		return nil, err
+		return nil, unavailable(err)
 	}
 	return &conn{cn.(*stdlib.Conn)}, nil
 }
@@ -117,20 +121,51 @@ var (
 	_ driver.NamedValueChecker  = (*conn)(nil)
 )
 
-func (c *conn) Prepare(q string) (driver.Stmt, error) { return c.c.Prepare(Rebind(q)) }
+func (c *conn) Prepare(q string) (driver.Stmt, error) {
+	st, err := c.c.Prepare(Rebind(q))
+	return st, unavailable(err)
+}
 func (c *conn) PrepareContext(ctx context.Context, q string) (driver.Stmt, error) {
-	return c.c.PrepareContext(ctx, Rebind(q))
+	st, err := c.c.PrepareContext(ctx, Rebind(q))
+	return st, unavailable(err)
 }
 func (c *conn) Close() error              { return c.c.Close() }
 func (c *conn) Begin() (driver.Tx, error) { return c.c.Begin() } //nolint:staticcheck // required by driver.Conn
 func (c *conn) BeginTx(ctx context.Context, o driver.TxOptions) (driver.Tx, error) {
-	return c.c.BeginTx(ctx, o)
+	tx, err := c.c.BeginTx(ctx, o)
+	return tx, unavailable(err)
 }
 func (c *conn) ExecContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Result, error) {
-	return c.c.ExecContext(ctx, Rebind(q), args)
+	r, err := c.c.ExecContext(ctx, Rebind(q), args)
+	return r, unavailable(err)
 }
 func (c *conn) QueryContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Rows, error) {
-	return c.c.QueryContext(ctx, Rebind(q), args)
+	r, err := c.c.QueryContext(ctx, Rebind(q), args)
+	return r, unavailable(err)
+}
+
+// unavailable turns "the database cannot be reached right now" (refused or
+// broken connections, a server shutting down or starting) into
+// StorageUnavailable, which the APIs answer with 503 so that clients retry.
+// driver.ErrBadConn stays as it is: database/sql retries those on a fresh
+// connection itself.
+func unavailable(err error) error {
+	if err == nil || errors.Is(err, driver.ErrBadConn) || !connectionFailure(err) {
+		return err
+	}
+	return apierr.Wrap(apierr.StorageUnavailable, err, "the metadata database is unavailable, retry later")
+}
+
+func connectionFailure(err error) bool {
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	if errors.As(err, &ce) || errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return true
+	}
+	// Class 08: connection exception; 57P01-03: admin/crash shutdown,
+	// cannot connect now (starting up).
+	code := pgCode(err)
+	return strings.HasPrefix(code, "08") || code == "57P01" || code == "57P02" || code == "57P03"
 }
 func (c *conn) Ping(ctx context.Context) error              { return c.c.Ping(ctx) }
 func (c *conn) ResetSession(ctx context.Context) error      { return c.c.ResetSession(ctx) }

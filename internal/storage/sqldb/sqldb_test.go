@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/berth-dev/berth/internal/apierr"
 	"github.com/berth-dev/berth/internal/storage/sqldb"
 	"github.com/berth-dev/berth/internal/storage/sqldb/pgtest"
 )
@@ -117,4 +118,18 @@ func TestPostgres(t *testing.T) {
 		t.Fatal("advisory lock taken twice")
 	}
 	unlock()
+}
+
+// A database that cannot be reached is StorageUnavailable (503, retry),
+// not an internal error; SQL errors stay what they are.
+func TestUnavailableIsRetryable(t *testing.T) {
+	_, err := sqldb.OpenPostgres(context.Background(), "postgres://berth@127.0.0.1:1/none?sslmode=disable&connect_timeout=2", 1)
+	if !apierr.HasCode(err, apierr.StorageUnavailable) {
+		t.Fatalf("unreachable database: %v, want StorageUnavailable", err)
+	}
+	db := pgtest.Open(t)
+	_, err = db.ExecContext(context.Background(), `SELECT * FROM no_such_table`)
+	if err == nil || apierr.HasCode(err, apierr.StorageUnavailable) {
+		t.Fatalf("SQL error: %v, want it unchanged", err)
+	}
 }
