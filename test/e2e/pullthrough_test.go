@@ -5,6 +5,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 
@@ -126,4 +127,63 @@ func TestPullThroughDockerAndSkopeo(t *testing.T) {
 	// docker pulls one platform of the index.
 	d.Must("pull", "--platform", "linux/amd64", multi)
 	t.Cleanup(func() { _, _, _ = d.Run("rmi", "-f", multi) })
+}
+
+// TestPullThroughUpstreamDown: with the upstream stopped docker still pulls
+// the cached tag, the manifest is marked stale and berth doctor says so;
+// with the upstream back and the tag moved, the next pull re-validates it.
+func TestPullThroughUpstreamDown(t *testing.T) {
+	d := NewDocker(t)
+	up, b, _ := ptcSetup(t, "vendor", "--pull-through-revalidate", "1ms")
+	suffix := randomSuffix(t)
+	upAuth := remote.WithAuth(&authn.Basic{Username: vendorUser, Password: vendorPass})
+	pushUp := func(p v1.Platform) v1.Hash {
+		img := ociPlatformImage(t, p)
+		ref, _ := name.ParseReference(up.Addr+"/acme/app:"+suffix, name.Insecure)
+		if err := remote.Write(ref, img, upAuth); err != nil {
+			t.Fatal(err)
+		}
+		h, _ := img.Digest()
+		return h
+	}
+	first := pushUp(v1.Platform{OS: "linux", Architecture: "amd64"})
+	cached := b.Ref("vendor/acme/app:" + suffix)
+	if out, err := d.Login(b.Addr, RootAccessKeyID, RootSecretAccessKey); err != nil {
+		t.Fatalf("docker login: %v\n%s", err, out)
+	}
+	d.Must("pull", cached)
+	t.Cleanup(func() { _, _, _ = d.Run("rmi", "-f", cached) })
+	repoDigest := func() string {
+		return strings.TrimSpace(d.Must("image", "inspect", "--format", "{{index .RepoDigests 0}}", cached))
+	}
+	if got := repoDigest(); !strings.HasSuffix(got, first.String()) {
+		t.Fatalf("pulled %s, want %s", got, first)
+	}
+
+	up.Stop()
+	d.Must("rmi", "-f", cached)
+	d.Must("pull", cached) // the last good copy
+	if got := repoDigest(); !strings.HasSuffix(got, first.String()) {
+		t.Fatalf("stale pull gave %s, want %s", got, first)
+	}
+	if !strings.Contains(b.LogTail(200), "pull-through: serving cached copy, upstream failed") {
+		t.Fatalf("no stale log line:\n%s", b.LogTail(40))
+	}
+	out, errOut, err := run(t, Cmd{Name: os.Getenv("BERTH_BIN"), Args: []string{"doctor", "--platform", "linux/amd64", cached},
+		Env: []string{"DOCKER_CONFIG=" + d.ConfigDir}})
+	if err != nil || !strings.Contains(out, "served from cache, upstream unreachable since ") {
+		t.Fatalf("doctor while the upstream is down: %v\n%s%s", err, out, errOut)
+	}
+
+	up.StartAgain()
+	second := pushUp(v1.Platform{OS: "linux", Architecture: "amd64"})
+	d.Must("pull", cached)
+	if got := repoDigest(); !strings.HasSuffix(got, second.String()) {
+		t.Fatalf("after the upstream came back: %s, want the moved tag %s", got, second)
+	}
+	out, _, _ = run(t, Cmd{Name: os.Getenv("BERTH_BIN"), Args: []string{"doctor", "--platform", "linux/amd64", cached},
+		Env: []string{"DOCKER_CONFIG=" + d.ConfigDir}})
+	if strings.Contains(out, "served from cache") {
+		t.Fatalf("doctor still reports stale after the upstream is back:\n%s", out)
+	}
 }

@@ -381,6 +381,7 @@ func (r *run) manifest(ctx context.Context) {
 	switch {
 	case resp.StatusCode == http.StatusOK:
 		r.add(Result{Step: step, Status: Pass, Message: fmt.Sprintf("registry authorizes %s to pull %s", r.principal(), r.repo)})
+		r.cacheStatus(resp.Header)
 		img, child := r.platform(ctx, resp, body, hdr)
 		r.layer(ctx, img, child, hdr.Get("Authorization"))
 		return
