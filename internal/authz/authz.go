@@ -241,6 +241,21 @@ func (a *Authorizer) decideEffect(p *auth.Principal, action, resource, resourceA
 	}
 	a.fillContext(s, p, action, info, tags)
 	d := iam.Evaluate(&s.req)
+	if !d.Allowed && resourceAccount != "" && resourceAccount != p.Account && (rp != nil || len(tags) > 0 || len(info.ResourceTags) > 0) {
+		// A denial to another account must not depend on what the owner
+		// has: a guard Deny in the resource policy, or tags the caller's
+		// own ecr:ResourceTag conditions probe, would tell an existing
+		// resource from a missing name and leak tag values. Answer as if
+		// the resource had neither — the answer a missing name gets.
+		clear(s.ctx)
+		info.ResourceTags = nil
+		s.req.ResourcePolicy = nil
+		a.fillContext(s, p, action, info, nil)
+		d = iam.Evaluate(&s.req)
+		if d.Allowed { // cannot happen: cross-account needs a resource policy
+			d = iam.Decision{Effect: iam.ImplicitDeny, Denial: iam.NoResourceAllow}
+		}
+	}
 	var out error
 	if !d.Allowed {
 		out = apierr.New(apierr.AccessDenied, "%s", d.Message(&s.req))

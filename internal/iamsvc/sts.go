@@ -111,7 +111,22 @@ func (s *Service) AssumeRole(ctx context.Context, caller *auth.Principal, in Ass
 			IdentityPolicies: idPols.Identity, Boundary: idPols.Boundary, SessionPolicies: idPols.Session,
 			Context: stsContext(caller, in, info),
 		}
+		// To another account, a denial reads the same whether the role
+		// exists or not, and whatever its trust policy and tags: decided
+		// as if there were neither (the caller's own policies still speak).
+		var strangerDenial error
+		if ra.AccountID != caller.Account {
+			blind := *req
+			if d := iam.Evaluate(&blind); !d.Allowed {
+				strangerDenial = apierr.New(apierr.AccessDenied, "%s", d.Message(&blind))
+			} else {
+				strangerDenial = apierr.New(apierr.AccessDenied, "User: %s is not authorized to perform: sts:AssumeRole on resource: %s", caller.ARN, in.RoleArn)
+			}
+		}
 		if !ok || r.arn() != in.RoleArn {
+			if strangerDenial != nil {
+				return strangerDenial
+			}
 			// AWS does not reveal whether the role exists.
 			return apierr.New(apierr.AccessDenied, "User: %s is not authorized to perform: sts:AssumeRole on resource: %s", caller.ARN, in.RoleArn)
 		}
@@ -121,6 +136,9 @@ func (s *Service) AssumeRole(ctx context.Context, caller *auth.Principal, in Ass
 		}
 		req.ResourcePolicy = r.trust
 		if d := iam.Evaluate(req); !d.Allowed {
+			if strangerDenial != nil {
+				return strangerDenial
+			}
 			return apierr.New(apierr.AccessDenied, "%s", d.Message(req))
 		}
 		if in.DurationSeconds > r.MaxSession {

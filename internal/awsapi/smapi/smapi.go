@@ -73,14 +73,22 @@ func (a *api) authorizeID(ctx context.Context, c *awsapi.Call, action, id string
 	}
 	info = info.With("secretsmanager:SecretId", id)
 	sc := scope(c)
+	guess := id
+	if !strings.HasPrefix(id, "arn:") {
+		guess = secrets.ARNPrefix(sc, id)
+	}
+	if acct := arnAccount(guess, sc.Account); acct != sc.Account {
+		// Another account's secret: secrets carry no resource policy, so
+		// the answer is a denial — on the ARN as the caller wrote it, so
+		// that it tells neither whether the secret exists nor its full ARN.
+		if derr := a.authz.Authorize(ctx, c.Principal, "secretsmanager:"+action, guess, acct, "", info); derr != nil {
+			return "", derr
+		}
+	}
 	arn, err := a.svc.ARNOf(ctx, sc, id)
 	if err != nil {
 		if !apierr.HasCode(err, apierr.ResourceNotFound) {
 			return "", err
-		}
-		guess := id
-		if !strings.HasPrefix(id, "arn:") {
-			guess = secrets.ARNPrefix(sc, id)
 		}
 		if derr := a.authz.Authorize(ctx, c.Principal, "secretsmanager:"+action, guess, arnAccount(guess, sc.Account), "", info); derr != nil {
 			return "", derr

@@ -328,6 +328,15 @@ func (a *api) secretReference(ctx context.Context, c *awsapi.Call, name string, 
 		}
 	}
 	ss := secrets.Scope{Account: sc.Account, Region: sc.Region}
+	if strings.HasPrefix(id, "arn:") {
+		// Another account's secret is denied before it is looked up, on
+		// the ARN as written: the answer must not tell whether it exists.
+		if acct := arnAccount(id, sc.Account); acct != sc.Account {
+			if err := a.authz.Authorize(ctx, c.Principal, "secretsmanager:GetSecretValue", id, acct, "", c.Info); err != nil {
+				return parameterJSON{}, err
+			}
+		}
+	}
 	arn, err := a.secrets.ARNOf(ctx, ss, id)
 	if apierr.HasCode(err, apierr.ResourceNotFound) {
 		return parameterJSON{}, apierr.New(apierr.ParameterNotFound, "An error occurred (ResourceNotFoundException) when referencing Secrets Manager: Secrets Manager can't find the specified secret.")
