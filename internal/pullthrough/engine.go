@@ -842,12 +842,27 @@ func (e *Engine) fetch(t *target, f *flight) {
 		f.storeErr = err
 		f.finish(err)
 	}
-	u, err := e.upstream(t.k.Account, t.k.Region, t.rule)
-	if err != nil {
-		fail(err)
+	// Across nodes on one database: one node holds the blob's lease and
+	// fetches; the others wait for the blob to appear in the shared blob
+	// store and stream it from there.
+	body, size, fromStore, release, err := e.blobSource(ctx, t, f.dg)
+	if release != nil {
+		defer release()
+	}
+	if err == nil && fromStore {
+		defer body.Close()
+		if size >= 0 {
+			f.size = size
+		}
+		start(nil)
+		v := newVerifier(f.dg, f.size)
+		if _, err := io.Copy(io.MultiWriter(f, v), body); err != nil || v.check() != nil {
+			fail(fmt.Errorf("reading blob %s stored by another node: %v", f.dg, errors.Join(err, v.check())))
+			return
+		}
+		f.finish(nil)
 		return
 	}
-	body, size, err := u.GetBlob(ctx, t.repo, f.dg)
 	if err != nil {
 		if failure := e.upstreamFailed(t, err); failure != nil {
 			err = failure
@@ -884,4 +899,80 @@ func (e *Engine) fetch(t *target, f *flight) {
 		return
 	}
 	e.log.Info("pull-through: fetched blob", "repo", t.k.Name, "digest", string(f.dg), "bytes", n, "upstream", t.rule.UpstreamRegistryURL)
+}
+
+// Blob leases: a holder renews every leaseTTL/3; a node that dies leaves a
+// lease that expires after leaseTTL, and the next waiter takes over.
+const (
+	leaseTTL  = 30 * time.Second
+	leasePoll = 100 * time.Millisecond
+)
+
+// blobSource opens where flight dg reads from: the upstream when this node
+// takes the blob's lease (release ends the lease), or the blob store once
+// the node holding the lease has stored it (fromStore).
+func (e *Engine) blobSource(ctx context.Context, t *target, dg digest.Digest) (body io.ReadCloser, size int64, fromStore bool, release func(), err error) {
+	name := "blob:" + string(dg)
+	for {
+		got, err := e.store.acquire(ctx, name, e.cfg.NodeID, e.now(), leaseTTL)
+		if err != nil {
+			return nil, 0, false, nil, err
+		}
+		if got {
+			release = e.holdLease(name)
+			break
+		}
+		if b, err := e.local(ctx, t.k, dg); err != nil {
+			return nil, 0, false, nil, err
+		} else if b != nil {
+			e.log.Info("pull-through: blob stored by another node", "repo", t.k.Name, "digest", string(dg))
+			return b.Local, b.Size, true, nil, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, 0, false, nil, ctx.Err()
+		case <-time.After(leasePoll):
+		}
+	}
+	// Another node may have finished between our lease and its release.
+	if b, err := e.local(ctx, t.k, dg); err != nil || b != nil {
+		if b != nil {
+			return b.Local, b.Size, true, release, nil
+		}
+		return nil, 0, false, release, err
+	}
+	u, err := e.upstream(t.k.Account, t.k.Region, t.rule)
+	if err != nil {
+		return nil, 0, false, release, err
+	}
+	body, size, err = u.GetBlob(ctx, t.repo, dg)
+	return body, size, false, release, err
+}
+
+// holdLease renews lease name until the returned func releases it.
+func (e *Engine) holdLease(name string) func() {
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		tick := time.NewTicker(leaseTTL / 3)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				if _, err := e.store.acquire(e.bg, name, e.cfg.NodeID, e.now(), leaseTTL); err != nil && e.bg.Err() == nil {
+					e.log.Warn("pull-through: renewing blob lease", "lease", name, "err", err)
+				}
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-stopped
+		if err := e.store.release(context.WithoutCancel(e.bg), name, e.cfg.NodeID); err != nil {
+			e.log.Warn("pull-through: releasing blob lease", "lease", name, "err", err)
+		}
+	}
 }

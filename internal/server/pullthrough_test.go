@@ -36,15 +36,18 @@ const (
 // (htpasswd) on loopback, which the SSRF guard is told to allow.
 type ptcWorld struct {
 	*world
-	up *distregtest.Server
+	up       *distregtest.Server
+	dataDir  string
+	metadata string
 }
 
 func newPTCWorld(t *testing.T, pt server.PullThroughConfig) *ptcWorld {
 	t.Helper()
 	up := distregtest.Start(t, distregtest.Options{Username: upUser, Password: upPass})
 	pt.AllowUpstream = append(pt.AllowUpstream, "loopback")
-	s, err := server.New(context.Background(), server.Config{DataDir: t.TempDir(), AccountID: acctA,
-		RootAccessKeyID: opKey, RootSecretKey: opSecret, PullThrough: pt, Metadata: testMetadata(t)}, nil)
+	dataDir, metadata := t.TempDir(), testMetadata(t)
+	s, err := server.New(context.Background(), server.Config{DataDir: dataDir, AccountID: acctA,
+		RootAccessKeyID: opKey, RootSecretKey: opSecret, PullThrough: pt, Metadata: metadata}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +56,7 @@ func newPTCWorld(t *testing.T, pt server.PullThroughConfig) *ptcWorld {
 	t.Cleanup(ts.Close)
 	u, _ := url.Parse(ts.URL)
 	w := &world{t: t, srv: s, ts: ts, port: u.Port(), rootA: creds{key: opKey, secret: opSecret}, region: "us-east-1"}
-	return &ptcWorld{world: w, up: up}
+	return &ptcWorld{world: w, up: up, dataDir: dataDir, metadata: metadata}
 }
 
 // rule creates a secret with user/pass and a rule prefix → the upstream.
@@ -79,9 +82,11 @@ func (w *ptcWorld) pushUpstream(repoTag string, img v1.Image) {
 	}
 }
 
-func (w *ptcWorld) ref(repo string) name.Reference {
+func (w *ptcWorld) ref(repo string) name.Reference { return w.refAt(w.port, repo) }
+
+func (w *ptcWorld) refAt(port, repo string) name.Reference {
 	w.t.Helper()
-	r, err := name.ParseReference("127.0.0.1:"+w.port+"/"+repo, name.Insecure)
+	r, err := name.ParseReference("127.0.0.1:"+port+"/"+repo, name.Insecure)
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -94,8 +99,10 @@ func (w *ptcWorld) auth(c creds) remote.Option {
 
 // pullAll pulls repo through berth as c and reads every layer, returning
 // the manifest digest.
-func (w *ptcWorld) pullAll(c creds, repo string) (v1.Hash, error) {
-	img, err := remote.Image(w.ref(repo), w.auth(c))
+func (w *ptcWorld) pullAll(c creds, repo string) (v1.Hash, error) { return w.pullAllAt(w.port, c, repo) }
+
+func (w *ptcWorld) pullAllAt(port string, c creds, repo string) (v1.Hash, error) {
+	img, err := remote.Image(w.refAt(port, repo), w.auth(c))
 	if err != nil {
 		return v1.Hash{}, err
 	}
@@ -378,4 +385,48 @@ func TestPullThroughMultiArch(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.waitStored("up/multi", "v1")
+}
+
+// TestPullThroughTwoNodes: two berth nodes on one metadata database and one
+// blob directory (the scale-out shape); 20 cold pulls spread over both make
+// one upstream fetch per blob — the node holding the database lease fetches,
+// the other streams the blob from the shared store once it is there.
+func TestPullThroughTwoNodes(t *testing.T) {
+	w := newPTCWorld(t, server.PullThroughConfig{})
+	img, _ := random.Image(1<<20, 4)
+	w.pushUpstream("big/app:v1", img)
+	w.rule("up", upUser, upPass)
+	s2, err := server.New(context.Background(), server.Config{DataDir: w.dataDir, AccountID: acctA,
+		RootAccessKeyID: opKey, RootSecretKey: opSecret, Metadata: w.metadata,
+		PullThrough: server.PullThroughConfig{AllowUpstream: []string{"loopback"}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s2.Close() })
+	ts2 := httptest.NewServer(s2.Handler())
+	t.Cleanup(ts2.Close)
+	u2, _ := url.Parse(ts2.URL)
+	nodes := []string{w.port, u2.Port()}
+	var wg sync.WaitGroup
+	errs := make(chan error, 20)
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func(port string) {
+			defer wg.Done()
+			_, err := w.pullAllAt(port, w.rootA, "up/big/app:v1")
+			errs <- err
+		}(nodes[i%2])
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for d, n := range w.blobGets(img) {
+		if n != 1 {
+			t.Errorf("upstream served blob %s %d times over two nodes, want exactly 1", d, n)
+		}
+	}
 }
