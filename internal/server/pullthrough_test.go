@@ -99,7 +99,9 @@ func (w *ptcWorld) auth(c creds) remote.Option {
 
 // pullAll pulls repo through berth as c and reads every layer, returning
 // the manifest digest.
-func (w *ptcWorld) pullAll(c creds, repo string) (v1.Hash, error) { return w.pullAllAt(w.port, c, repo) }
+func (w *ptcWorld) pullAll(c creds, repo string) (v1.Hash, error) {
+	return w.pullAllAt(w.port, c, repo)
+}
 
 func (w *ptcWorld) pullAllAt(port string, c creds, repo string) (v1.Hash, error) {
 	img, err := remote.Image(w.refAt(port, repo), w.auth(c))
