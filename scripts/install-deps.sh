@@ -94,3 +94,35 @@ else
 	GOBIN="$cache_bin" GOFLAGS=-buildvcs=false go install "$REGISTRY_MODULE@$REGISTRY_VERSION"
 fi
 log "registry binary: $cache_bin/registry"
+
+# The stock AWS credential tools that e2e TestStockECRCredentialTools drives against
+# berth over --tls auto, built into the berth cache and reused while their version
+# matches. The kubelet's ecr-credential-provider lives in k8s.io/cloud-provider-aws,
+# whose go.mod has replace directives, so `go install …@version` refuses it: it is
+# built from the module's downloaded copy instead (about 5 minutes with a cold cache).
+ECR_HELPER_MODULE=github.com/awslabs/amazon-ecr-credential-helper/ecr-login
+ECR_HELPER_VERSION=v0.13.0
+if [[ -x $cache_bin/docker-credential-ecr-login ]] && go version -m "$cache_bin/docker-credential-ecr-login" 2>/dev/null | grep -q "mod	$ECR_HELPER_MODULE	$ECR_HELPER_VERSION"; then
+	log "docker-credential-ecr-login $ECR_HELPER_VERSION already built"
+else
+	log "go install $ECR_HELPER_MODULE/cli/docker-credential-ecr-login@$ECR_HELPER_VERSION (into $cache_bin)"
+	mkdir -p "$cache_bin"
+	GOBIN="$cache_bin" GOFLAGS=-buildvcs=false go install "$ECR_HELPER_MODULE/cli/docker-credential-ecr-login@$ECR_HELPER_VERSION"
+fi
+K8S_AWS_MODULE=k8s.io/cloud-provider-aws
+K8S_AWS_VERSION=v1.37.1
+provider_stamp="$cache_bin/.ecr-credential-provider-version"
+if [[ -x $cache_bin/ecr-credential-provider && -f $provider_stamp && $(cat "$provider_stamp") == "$K8S_AWS_VERSION" ]]; then
+	log "ecr-credential-provider $K8S_AWS_VERSION already built"
+else
+	log "building ecr-credential-provider from $K8S_AWS_MODULE@$K8S_AWS_VERSION (into $cache_bin)"
+	mkdir -p "$cache_bin"
+	start=$(date +%s)
+	moddir=$(cd "${TMPDIR:-/tmp}" && GOFLAGS=-mod=mod go mod download -json "$K8S_AWS_MODULE@$K8S_AWS_VERSION" | jq -r .Dir)
+	[[ -d $moddir/cmd/ecr-credential-provider ]] || die "go mod download of $K8S_AWS_MODULE@$K8S_AWS_VERSION gave no module directory ($moddir)"
+	(cd "$moddir" && GOFLAGS=-buildvcs=false go build -trimpath -ldflags "-X main.gitVersion=$K8S_AWS_VERSION" \
+		-o "$cache_bin/ecr-credential-provider" ./cmd/ecr-credential-provider)
+	echo "$K8S_AWS_VERSION" >"$provider_stamp"
+	log "ecr-credential-provider built in $(($(date +%s) - start))s"
+fi
+log "AWS credential tools: $cache_bin/docker-credential-ecr-login, $cache_bin/ecr-credential-provider"

@@ -6,6 +6,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -108,6 +110,7 @@ type Berth struct {
 	args    []string
 	env     []string
 	logPath string
+	https   bool // --tls auto: URL is https:// and /v2/ is probed with the local CA
 
 	mu        sync.Mutex
 	cmd       *exec.Cmd
@@ -123,6 +126,12 @@ func WithArgs(args ...string) BerthOption { return func(b *Berth) { b.args = app
 
 // WithEnv adds KEY=VALUE pairs to berth's environment.
 func WithEnv(kv ...string) BerthOption { return func(b *Berth) { b.env = append(b.env, kv...) } }
+
+// WithTLSAuto serves HTTPS with berth's own CA (berth serve --tls auto); the
+// CA is at CAFile once berth is up.
+func WithTLSAuto() BerthOption {
+	return func(b *Berth) { b.https, b.args = true, append(b.args, "--tls", "auto") }
+}
 
 // WithDataDir makes berth use dir instead of a fresh temporary data directory.
 func WithDataDir(dir string) BerthOption { return func(b *Berth) { b.DataDir = dir } }
@@ -185,7 +194,7 @@ func (b *Berth) Start(t testing.TB) {
 		close(done)
 	}()
 	b.cmd, b.done = cmd, done
-	if err := waitForV2(b.URL()+"/v2/", done); err != nil {
+	if err := waitForV2With(b.URL()+"/v2/", done, b.probeClient); err != nil {
 		t.Fatalf("berth at %s did not become ready: %v\nlog:\n%s", b.Addr, err, b.LogTail(40))
 	}
 }
@@ -193,7 +202,12 @@ func (b *Berth) Start(t testing.TB) {
 // waitForV2 polls until the registry answers 401 (no anonymous access) or the
 // process exits. The deadline only bounds start-up; it asserts nothing about speed.
 func waitForV2(url string, exited <-chan struct{}) error {
-	client := &http.Client{Timeout: 2 * time.Second}
+	return waitForV2With(url, exited, func() *http.Client { return &http.Client{Timeout: 2 * time.Second} })
+}
+
+// waitForV2With is waitForV2 with a client made per attempt (for TLS, whose
+// CA appears only while the server starts).
+func waitForV2With(url string, exited <-chan struct{}, newClient func() *http.Client) error {
 	deadline := time.Now().Add(60 * time.Second)
 	var last string
 	for time.Now().Before(deadline) {
@@ -202,7 +216,7 @@ func waitForV2(url string, exited <-chan struct{}) error {
 			return errors.New("berth exited during start-up")
 		default:
 		}
-		resp, err := client.Get(url)
+		resp, err := newClient().Get(url)
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusUnauthorized {
@@ -264,8 +278,30 @@ func (b *Berth) Restart(t testing.TB) {
 	b.Start(t)
 }
 
-// URL is the plain-HTTP base URL, e.g. http://127.0.0.1:5123.
-func (b *Berth) URL() string { return "http://" + b.Addr }
+// URL is the base URL, e.g. http://127.0.0.1:5123 (https:// with WithTLSAuto).
+func (b *Berth) URL() string {
+	if b.https {
+		return "https://" + b.Addr
+	}
+	return "http://" + b.Addr
+}
+
+// CAFile is the local CA of a berth started WithTLSAuto.
+func (b *Berth) CAFile() string { return filepath.Join(b.DataDir, "tls", "ca.crt") }
+
+// probeClient is the client for the start-up probe: with TLS it trusts only
+// berth's CA, read afresh because berth creates it while starting.
+func (b *Berth) probeClient() *http.Client {
+	c := &http.Client{Timeout: 2 * time.Second}
+	if b.https {
+		pool := x509.NewCertPool()
+		if pemCA, err := os.ReadFile(b.CAFile()); err == nil {
+			pool.AppendCertsFromPEM(pemCA)
+		}
+		c.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}
+	}
+	return c
+}
 
 // Ref returns ADDR/repo plus suffix (":tag" or "@digest") as clients spell it.
 func (b *Berth) Ref(repoAndSuffix string) string { return b.Addr + "/" + repoAndSuffix }
