@@ -94,15 +94,29 @@ func (st *statement) matchResource(resource string, ec *evalCtx) bool {
 
 // matchPrincipal returns how the statement names the caller; statements
 // without a Principal (identity policies) apply to the caller directly.
-func (st *statement) matchPrincipal(p *Principal) principalMatch {
+func (st *statement) matchPrincipal(p *Principal, bounded bool) principalMatch {
 	if !st.hasPrincipal {
 		return pmDirect
 	}
-	m := st.principal.match(p)
 	if !st.notPrincipal {
-		return m
+		return st.principal.match(p)
 	}
-	if m != pmNone || p.Type == PrincipalAnonymous {
+	if p.Type == PrincipalAnonymous {
+		return pmNone
+	}
+	if st.deny {
+		// AWS checks a NotPrincipal Deny against every link of the caller's
+		// chain — the account, then the user, or the role and then its
+		// session — and spares the caller only if each is listed; a
+		// principal with a permissions boundary is never spared.
+		if !bounded && st.principal.excludesChain(p) {
+			return pmNone
+		}
+		return pmIndirect
+	}
+	// NotPrincipal with Allow (unsupported on AWS today): any listed link
+	// keeps the caller out, so the grant is the narrower reading.
+	if st.principal.match(p) != pmNone {
 		return pmNone
 	}
 	return pmIndirect
@@ -114,7 +128,7 @@ func (st *statement) applies(action, resource string, ec *evalCtx) principalMatc
 	if !st.matchAction(action) || !st.matchResource(resource, ec) {
 		return pmNone
 	}
-	m := st.matchPrincipal(&ec.req.Principal)
+	m := st.matchPrincipal(&ec.req.Principal, ec.req.Boundary != nil)
 	if m == pmNone {
 		return pmNone
 	}

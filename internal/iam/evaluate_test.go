@@ -172,10 +172,23 @@ func TestEvaluationRules(t *testing.T) {
 			wantDenial: ExplicitDenyIdentity, wantRefs: 1,
 		},
 		{
-			name: "NotPrincipal deny spares the listed user",
+			name: "NotPrincipal deny spares the listed user with its account",
+			req: Request{Principal: alice, Action: "ecr:BatchGetImage", Resource: repoA, IdentityPolicies: []*Policy{allowAll}, ResourcePolicy: mustParse(t,
+				`{"Version":"2012-10-17","Statement":[{"Effect":"Deny","NotPrincipal":{"AWS":["`+alice.ARN+`","`+acctA+`"]},"Action":"ecr:*"}]}`, ResourcePolicy)},
+			wantAllow: true, wantRefs: 1,
+		},
+		{
+			// AWS checks the account first: without it the user is not spared.
+			name: "NotPrincipal deny naming the user without its account hits it",
 			req: Request{Principal: alice, Action: "ecr:BatchGetImage", Resource: repoA, IdentityPolicies: []*Policy{allowAll}, ResourcePolicy: mustParse(t,
 				`{"Version":"2012-10-17","Statement":[{"Effect":"Deny","NotPrincipal":{"AWS":"`+alice.ARN+`"},"Action":"ecr:*"}]}`, ResourcePolicy)},
-			wantAllow: true, wantRefs: 1,
+			wantDenial: ExplicitDenyResource, wantRefs: 1,
+		},
+		{
+			name: "NotPrincipal deny never spares a principal with a permissions boundary",
+			req: Request{Principal: alice, Action: "ecr:BatchGetImage", Resource: repoA, IdentityPolicies: []*Policy{allowAll}, Boundary: allowAll, ResourcePolicy: mustParse(t,
+				`{"Version":"2012-10-17","Statement":[{"Effect":"Deny","NotPrincipal":{"AWS":["`+alice.ARN+`","`+acctA+`"]},"Action":"ecr:*"}]}`, ResourcePolicy)},
+			wantDenial: ExplicitDenyResource, wantRefs: 1,
 		},
 		{
 			name: "NotPrincipal deny hits everyone else",
@@ -184,10 +197,23 @@ func TestEvaluationRules(t *testing.T) {
 			wantDenial: ExplicitDenyResource, wantRefs: 1,
 		},
 		{
-			name: "NotPrincipal deny by account spares its users",
+			name: "NotPrincipal deny naming only the account still hits its users",
 			req: Request{Principal: user(acctB, "bob"), Action: "ecr:BatchGetImage", Resource: repoA, ResourceAccount: acctA, IdentityPolicies: []*Policy{allowAll}, ResourcePolicy: mustParse(t,
 				`{"Version":"2012-10-17","Statement":[{"Effect":"Deny","NotPrincipal":{"AWS":"`+acctB+`"},"Action":"ecr:*"},{"Effect":"Allow","Principal":{"AWS":"`+acctB+`"},"Action":"ecr:*"}]}`, ResourcePolicy)},
-			wantAllow: true, wantRefs: 2,
+			wantDenial: ExplicitDenyResource, wantRefs: 1,
+		},
+		{
+			name: "NotPrincipal deny by account spares its root",
+			req: Request{Principal: Principal{Type: PrincipalRoot, Account: acctB}, Action: "ecr:BatchGetImage", Resource: repoA, ResourceAccount: acctA, ResourcePolicy: mustParse(t,
+				`{"Version":"2012-10-17","Statement":[{"Effect":"Deny","NotPrincipal":{"AWS":"`+acctB+`"},"Action":"ecr:*"},{"Effect":"Allow","Principal":{"AWS":"`+acctB+`"},"Action":"ecr:*"}]}`, ResourcePolicy)},
+			wantAllow: true, wantRefs: 1,
+		},
+		{
+			name: "NotPrincipal deny spares a session only with account, role and session listed",
+			req: Request{Principal: Principal{Type: PrincipalAssumedRole, Account: acctB, ARN: "arn:aws:sts::" + acctB + ":assumed-role/ci/s1", RoleARN: "arn:aws:iam::" + acctB + ":role/ci"},
+				Action: "ecr:BatchGetImage", Resource: repoA, ResourceAccount: acctA, IdentityPolicies: []*Policy{allowAll}, ResourcePolicy: mustParse(t,
+					`{"Version":"2012-10-17","Statement":[{"Effect":"Deny","NotPrincipal":{"AWS":["`+acctB+`","arn:aws:iam::`+acctB+`:role/ci"]},"Action":"ecr:*"},{"Effect":"Allow","Principal":{"AWS":"`+acctB+`"},"Action":"ecr:*"}]}`, ResourcePolicy)},
+			wantDenial: ExplicitDenyResource, wantRefs: 1,
 		},
 		{
 			name:       "explicit deny in repository policy beats the account's admin",

@@ -111,6 +111,46 @@ func compilePrincipal(rp *rawPrincipal) principalSet {
 	return ps
 }
 
+// excludesChain reports whether every link of p's chain is listed: the
+// account (root ARN or id) and, below it, the user ARN, or the role ARN
+// and the assumed-role session ARN. "*" lists everyone.
+func (ps *principalSet) excludesChain(p *Principal) bool {
+	if ps.any {
+		return true
+	}
+	if p.Type == PrincipalService {
+		for _, s := range ps.services {
+			if s == p.ARN {
+				return true
+			}
+		}
+		return false
+	}
+	listed := func(a string) bool {
+		for _, x := range ps.arns {
+			if a != "" && x == a {
+				return true
+			}
+		}
+		return false
+	}
+	account := false
+	for _, a := range ps.accounts {
+		if a == p.Account {
+			account = true
+		}
+	}
+	switch p.Type {
+	case PrincipalRoot:
+		return account
+	case PrincipalUser:
+		return account && listed(p.ARN)
+	case PrincipalAssumedRole:
+		return account && listed(p.RoleARN) && listed(p.ARN)
+	}
+	return false
+}
+
 func (ps *principalSet) match(p *Principal) principalMatch {
 	switch p.Type {
 	case PrincipalAnonymous, "":

@@ -5,6 +5,7 @@ import (
 
 	"github.com/opencontainers/go-digest"
 
+	"github.com/berth-dev/berth/internal/httpx"
 	"github.com/berth-dev/berth/internal/storage"
 	"net/http"
 	"os"
@@ -60,6 +61,7 @@ func (c *call) serveBlob(dg digest.Digest, b storage.Blob) {
 	if f, ok := b.(osFiler); ok {
 		content = f.OSFile()
 	}
+	httpx.LimitRanges(c.r)
 	http.ServeContent(c.w, c.r, "", time.Time{}, content)
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/berth-dev/berth/internal/apierr"
 	"github.com/berth-dev/berth/internal/awsapi"
 	"github.com/berth-dev/berth/internal/ecrhost"
+	"github.com/berth-dev/berth/internal/httpx"
 	"github.com/berth-dev/berth/internal/ociref"
 	"github.com/berth-dev/berth/internal/sigv4"
 	"github.com/berth-dev/berth/internal/storage"
@@ -134,6 +135,7 @@ func (a *API) LayerDownloads() http.Handler {
 		h.Set("ETag", strconv.Quote(string(desc.Digest)))
 		h.Set("Docker-Content-Digest", string(desc.Digest))
 		h.Set("Cache-Control", "private, max-age=0")
+		httpx.LimitRanges(r)
 		http.ServeContent(w, r, "", time.Time{}, blob)
 	})
 }
