@@ -58,6 +58,7 @@ type Authorizer struct {
 	scratch sync.Pool
 
 	onInvalidate func(k storage.RepoKey) // tells other processes (WithInvalidationHook)
+	stats        counters
 }
 
 type identityEntry struct {
@@ -259,6 +260,9 @@ func (a *Authorizer) decideEffect(p *auth.Principal, action, resource, resourceA
 	var out error
 	if !d.Allowed {
 		out = apierr.New(apierr.AccessDenied, "%s", d.Message(&s.req))
+		a.stats.denied.Add(1)
+	} else {
+		a.stats.allowed.Add(1)
 	}
 	s.req = iam.Request{}
 	a.scratch.Put(s)
@@ -352,8 +356,10 @@ func (a *Authorizer) identity(p *auth.Principal) (*identityEntry, error) {
 	e := a.ids[key]
 	a.idMu.RUnlock()
 	if e != nil && e.gen == gen && samePrincipal(&e.principal, p) {
+		a.stats.identityHits.Add(1)
 		return e, nil
 	}
+	a.stats.identityMisses.Add(1)
 	set, err := a.policies.PoliciesFor(p)
 	if err != nil {
 		return nil, err
@@ -379,8 +385,10 @@ func (a *Authorizer) repo(ctx context.Context, k storage.RepoKey) (*repoEntry, e
 	e := a.repoC[k]
 	a.repoMu.RUnlock()
 	if e != nil && a.now().Sub(e.loaded) < a.repoTTL {
+		a.stats.repoHits.Add(1)
 		return e, nil
 	}
+	a.stats.repoMisses.Add(1)
 	var r *storage.Repository
 	if a.repos != nil {
 		var err error

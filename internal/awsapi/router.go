@@ -22,6 +22,7 @@ import (
 	"github.com/berth-dev/berth/internal/apierr"
 	"github.com/berth-dev/berth/internal/auth"
 	"github.com/berth-dev/berth/internal/awsapi/protocol"
+	"github.com/berth-dev/berth/internal/httpx"
 )
 
 // Call is one authenticated AWS API request as handlers see it.
@@ -174,6 +175,7 @@ func (rt *Router) serveJSON(w http.ResponseWriter, r *http.Request, reqID, targe
 		fail(apierr.New(apierr.InvalidAction, "Operation %s is not supported by berth", op))
 		return
 	}
+	noteCall(r, svc.signingName, op, res)
 	if len(body) == 0 {
 		body = []byte("{}")
 	}
@@ -245,6 +247,7 @@ func (rt *Router) serveQuery(w http.ResponseWriter, r *http.Request, reqID strin
 		fail(apierr.New(apierr.InvalidAction, "Could not find operation %s for version %s", action, values.Get("Version")))
 		return
 	}
+	noteCall(r, res.Service, action, res)
 	call := rt.newCall(r, reqID, res, action)
 	call.Query = values
 	out, err := h(auth.WithPrincipal(r.Context(), res.Principal), call)
@@ -379,4 +382,15 @@ func (rt *Router) logFailure(r *http.Request, reqID string, err error, status in
 		level = slog.LevelError
 	}
 	rt.log.Log(r.Context(), level, "aws api error", "request_id", reqID, "target", r.Header.Get("X-Amz-Target"), "status", status, "err", err.Error())
+}
+
+// noteCall names the call in the access log and metrics once it is known to
+// be a registered operation: route names stay a bounded set whatever a
+// client sends.
+func noteCall(r *http.Request, service, op string, res *auth.SigV4Result) {
+	info := httpx.InfoFrom(r.Context())
+	info.Route = service + "." + op
+	if res.Principal != nil {
+		info.Principal = res.Principal.ARN
+	}
 }

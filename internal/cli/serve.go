@@ -54,6 +54,7 @@ prints it once.`,
 	fixture = addFixtureFlags(cmd, env, &cfg)
 	addAuditFlags(cmd, env, &cfg)
 	addPullThroughFlags(cmd, env, &cfg)
+	addMetricsFlags(cmd, env, &cfg)
 	f.StringVar(&cfg.Storage, "storage", env.Getenv("BERTH_STORAGE"), "blob store: empty = filesystem under --data, or s3://BUCKET/PREFIX?endpoint=URL&region=R with credentials from the AWS chain (env BERTH_STORAGE)")
 	f.BoolVar(&cfg.S3Redirect, "s3-redirect", envOr(env, "BERTH_S3_REDIRECT", "") == "1", "with --storage s3://: answer blob GETs with 307 to a presigned S3 URL instead of streaming (env BERTH_S3_REDIRECT=1)")
 	f.StringVar(&cfg.Metadata, "metadata", env.Getenv("BERTH_METADATA"), "metadata database: empty for SQLite in the data directory, or postgres://user:pass@host:5432/db (env BERTH_METADATA)")

@@ -79,13 +79,22 @@ func (g *IDGenerator) Next() string {
 // log line per request with method, route, repo, status, bytes, duration
 // and principal ARN. It never logs headers, so Authorization and tokens
 // cannot leak into logs.
-func Middleware(next http.Handler, log *slog.Logger, ids *IDGenerator) http.Handler {
+func Middleware(next http.Handler, log *slog.Logger, ids *IDGenerator, opts ...Option) http.Handler {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &recorder{ResponseWriter: w}
 		rec.info.RequestID = ids.Next()
 		w.Header().Set(RequestIDHeader, rec.info.RequestID)
 		r = r.WithContext(context.WithValue(r.Context(), infoKey{}, &rec.info))
+		var body *countingBody
+		if o.observe != nil && r.Body != nil && r.Body != http.NoBody {
+			body = &countingBody{ReadCloser: r.Body}
+			r.Body = body
+		}
 		defer func() {
 			if p := recover(); p != nil {
 				if p == http.ErrAbortHandler {
@@ -98,10 +107,54 @@ func Middleware(next http.Handler, log *slog.Logger, ids *IDGenerator) http.Hand
 					_, _ = io.WriteString(rec, "internal error; request id "+rec.info.RequestID+"\n")
 				}
 			}
-			logAccess(r.Context(), log, r, rec, time.Since(start))
+			d := time.Since(start)
+			logAccess(r.Context(), log, r, rec, d)
+			if o.observe != nil {
+				ob := Observation{Info: &rec.info, Status: rec.status, BytesOut: rec.bytes, Duration: d}
+				if ob.Status == 0 {
+					ob.Status = http.StatusOK
+				}
+				if body != nil {
+					ob.BytesIn = body.n
+				}
+				o.observe(r, ob)
+			}
 		}()
 		next.ServeHTTP(rec, r)
 	})
+}
+
+// Option configures Middleware.
+type Option func(*options)
+
+type options struct {
+	observe func(*http.Request, Observation)
+}
+
+// Observation is what Middleware learned about a finished request.
+type Observation struct {
+	Info     *Info
+	Status   int
+	BytesIn  int64 // request body bytes the handler read
+	BytesOut int64
+	Duration time.Duration
+}
+
+// WithObserver calls fn once per finished request (after the access log
+// line), e.g. to count it in metrics. fn must be cheap and must not block.
+func WithObserver(fn func(*http.Request, Observation)) Option {
+	return func(o *options) { o.observe = fn }
+}
+
+type countingBody struct {
+	io.ReadCloser
+	n int64
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.n += int64(n)
+	return n, err
 }
 
 func toString(p any) string {

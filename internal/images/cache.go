@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/berth-dev/berth/internal/storage"
 )
@@ -26,6 +27,8 @@ type manifestCache struct {
 	bytes      int64
 	maxEntries int
 	maxBytes   int64
+
+	hits, misses atomic.Uint64
 }
 
 // Payloads larger than this are served from the store every time: they
@@ -50,6 +53,11 @@ func (c *manifestCache) get(k storage.RepoKey, ref string) *storage.Manifest {
 	c.mu.RLock()
 	m := c.repos[k][ref]
 	c.mu.RUnlock()
+	if m != nil {
+		c.hits.Add(1)
+	} else {
+		c.misses.Add(1)
+	}
 	return m
 }
 

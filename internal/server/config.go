@@ -54,6 +54,9 @@ type Config struct {
 	AuditPulls    float64
 	// PullThrough tunes the pull-through cache engine (pullthrough.go).
 	PullThrough PullThroughConfig
+	// MetricsToken, when set, lets a scraper read /metrics with
+	// "Authorization: Bearer TOKEN" (BERTH_METRICS_TOKEN or --metrics-token-file).
+	MetricsToken string
 }
 
 // Validate fills defaults and rejects impossible settings.

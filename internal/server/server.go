@@ -169,7 +169,13 @@ func (s *Server) buildHandler(ctx context.Context) (http.Handler, error) {
 		return nil, err
 	}
 	admin := &adminHandler{authn: s.authn, ids: s.ids, operator: account, region: s.cfg.Region, audit: s.auditor()}
+	m := s.newMetrics()
+	operator := s.newOperatorEndpoints(m)
 	root := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if operator.handles(r.URL.Path) {
+			operator.ServeHTTP(w, r)
+			return
+		}
 		if isRegistryPath(r.URL.Path) {
 			registry.ServeHTTP(w, r)
 			return
@@ -180,7 +186,7 @@ func (s *Server) buildHandler(ctx context.Context) (http.Handler, error) {
 		}
 		awsAPI.ServeHTTP(w, r)
 	})
-	return httpx.Middleware(root, s.log, ids), nil
+	return httpx.Middleware(root, s.log, ids, httpx.WithObserver(observeRequest(m))), nil
 }
 
 func isRegistryPath(p string) bool { return p == "/v2" || strings.HasPrefix(p, "/v2/") }
