@@ -293,6 +293,8 @@ func (e *Engine) describe(r Rule, err error) string {
 	switch {
 	case ue.Forbidden():
 		return fmt.Sprintf("upstream registry %s: %v", r.UpstreamRegistryURL, ue.Err)
+	case ue.AuthFailed() && r.CredentialARN == "" && r.CustomRoleARN != "":
+		return fmt.Sprintf("upstream registry %s refused the pull: berth does not assume customRoleArn roles (%s); give the rule a credentialArn whose secret holds an access key id (username) and secret access key (accessToken) (%v)", r.UpstreamRegistryURL, r.CustomRoleARN, ue)
 	case ue.AuthFailed() && r.CredentialARN != "":
 		return fmt.Sprintf("upstream registry %s rejected the credentials in secret '%s' (%v)", r.UpstreamRegistryURL, r.CredentialARN, ue)
 	case ue.AuthFailed():

@@ -3,6 +3,7 @@ package pullthrough
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/opencontainers/go-digest"
 )
@@ -311,5 +313,55 @@ func TestFlightReaders(t *testing.T) {
 	_, _ = io.WriteString(v2, data[:10]+strings.Repeat("x", len(data)-10))
 	if v2.check() == nil {
 		t.Fatal("corrupt content verified")
+	}
+}
+
+// TestECRTokenRefresh: a minted registry token is reused until
+// tokenRefreshMargin before its expiry, then minted again; other keys
+// mint their own.
+func TestECRTokenRefresh(t *testing.T) {
+	var mints int
+	now := time.Unix(1_800_000_000, 0)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-Amz-Target") != "AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken" || !strings.Contains(r.Header.Get("Authorization"), "Credential=AKIAAAAAAAAAAAAAAAAA/") {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		mints++
+		tok := base64.StdEncoding.EncodeToString([]byte(fmt.Sprintf("AWS:token-%d", mints)))
+		fmt.Fprintf(w, `{"authorizationData":[{"authorizationToken":%q,"expiresAt":%d,"proxyEndpoint":"x"}]}`, tok, now.Add(12*time.Hour).Unix())
+	}))
+	defer srv.Close()
+	base, _ := url.Parse(srv.URL)
+	g, _ := NewGuard([]string{"loopback"})
+	u := NewUpstream(base, g.Transport(), nil)
+	clock := now
+	u.now = func() time.Time { return clock }
+	keys := &Credentials{Username: "AKIAAAAAAAAAAAAAAAAA", Password: "s"}
+	get := func() string {
+		c, err := u.ecrCredentials(context.Background(), keys)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.Username + ":" + c.Password
+	}
+	if got := get(); got != "AWS:token-1" {
+		t.Fatal(got)
+	}
+	clock = now.Add(11 * time.Hour)
+	if got := get(); got != "AWS:token-1" || mints != 1 {
+		t.Fatalf("%s after 11 h (%d mints)", got, mints)
+	}
+	clock = now.Add(11*time.Hour + 31*time.Minute)
+	if got := get(); got != "AWS:token-2" {
+		t.Fatalf("%s 29 min before expiry, want a fresh token", got)
+	}
+	keys = &Credentials{Username: "AKIABBBBBBBBBBBBBBBB", Password: "s"}
+	if _, err := u.ecrCredentials(context.Background(), keys); err == nil {
+		t.Fatal("other keys reused the token")
+	}
+	var ue *UpstreamError
+	if _, err := u.ecrCredentials(context.Background(), keys); !errors.As(err, &ue) || !ue.AuthFailed() {
+		t.Fatalf("refused keys: %v", err)
 	}
 }

@@ -49,6 +49,12 @@ type Upstream struct {
 	mu     sync.Mutex
 	tokens map[string]bearer // by scope
 	basic  bool              // the registry asked for Basic once: send it up front
+	// ecr: the Basic challenge named ECR's service, so access keys are
+	// exchanged for a registry token (ecrtoken.go).
+	ecr       bool
+	minted    *mintedToken
+	mintedFor string
+	mints     int
 }
 
 type bearer struct {
@@ -156,12 +162,28 @@ func (u *Upstream) authorize(ctx context.Context, req *http.Request, scope strin
 	if !basic {
 		return nil
 	}
-	c, err := u.credentials(ctx)
+	c, err := u.basicCredentials(ctx)
 	if err != nil || c == nil {
 		return err
 	}
 	req.SetBasicAuth(c.Username, c.Password)
 	return nil
+}
+
+// basicCredentials are the rule's credentials, or a registry token minted
+// with them when they are access keys for an ECR-style registry.
+func (u *Upstream) basicCredentials(ctx context.Context) (*Credentials, error) {
+	c, err := u.credentials(ctx)
+	if err != nil || c == nil {
+		return c, err
+	}
+	u.mu.Lock()
+	ecr := u.ecr
+	u.mu.Unlock()
+	if ecr && usesAccessKeys(c) {
+		return u.ecrCredentials(ctx, c)
+	}
+	return c, nil
 }
 
 func (u *Upstream) credentials(ctx context.Context) (*Credentials, error) {
@@ -186,6 +208,9 @@ func (u *Upstream) answer(ctx context.Context, op, challenge, scope string) erro
 		}
 		u.mu.Lock()
 		u.basic = true
+		u.ecr = params["service"] == ecrService
+		// A refused token (expired early, keys rotated) is minted again.
+		u.minted = nil
 		u.mu.Unlock()
 		return nil
 	case "bearer":

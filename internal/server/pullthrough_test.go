@@ -432,3 +432,87 @@ func TestPullThroughTwoNodes(t *testing.T) {
 		}
 	}
 }
+
+// TestPullThroughFromBerthWithAccessKeys: the upstream is another berth
+// (ECR's protocol); the rule's secret holds an IAM user's access keys,
+// which berth exchanges for a registry token with GetAuthorizationToken
+// (once, reused) — the keys themselves never reach /v2/.
+func TestPullThroughFromBerthWithAccessKeys(t *testing.T) {
+	down := newPTCWorld(t, server.PullThroughConfig{})
+	upSrv, err := server.New(context.Background(), server.Config{DataDir: t.TempDir(), AccountID: acctA,
+		RootAccessKeyID: "AKIABERTHUPSTREAM001", RootSecretKey: "berthUpstreamRootSecretAccessKey00000000"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { upSrv.Close() })
+	var mu sync.Mutex
+	var v2Users []string
+	mints := 0
+	upTS := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		if strings.HasPrefix(r.URL.Path, "/v2/") {
+			u, _, _ := r.BasicAuth()
+			v2Users = append(v2Users, u)
+		}
+		if strings.HasSuffix(r.Header.Get("X-Amz-Target"), ".GetAuthorizationToken") {
+			mints++
+		}
+		mu.Unlock()
+		upSrv.Handler().ServeHTTP(w, r)
+	}))
+	t.Cleanup(upTS.Close)
+	upURL, _ := url.Parse(upTS.URL)
+	up := &world{t: t, srv: upSrv, ts: upTS, port: upURL.Port(),
+		rootA: creds{key: "AKIABERTHUPSTREAM001", secret: "berthUpstreamRootSecretAccessKey00000000"}, region: "us-east-1"}
+	img, _ := random.Image(64<<10, 2)
+	ref, _ := name.ParseReference(upURL.Host+"/vendor/app:1", name.Insecure)
+	if err := remote.Write(ref, img, remote.WithAuth(&authn.Basic{Username: up.rootA.key, Password: up.rootA.secret})); err != nil {
+		t.Fatal(err)
+	}
+	reader := up.newUser(up.rootA, "proxy", "", "AmazonEC2ContainerRegistryReadOnly")
+	mu.Lock()
+	v2Users = nil // the test's own push used root keys
+	mu.Unlock()
+
+	rule := func(prefix, key, secret string) string {
+		s, _ := json.Marshal(map[string]string{"username": key, "accessToken": secret})
+		body := down.mustOK(down.sm(down.rootA, "CreateSecret", map[string]string{"Name": "ecr-pullthroughcache/" + prefix, "SecretString": string(s)}))
+		var out struct{ ARN string }
+		_ = json.Unmarshal([]byte(body), &out)
+		down.mustOK(down.ecr(down.rootA, "CreatePullThroughCacheRule", map[string]string{
+			"ecrRepositoryPrefix": prefix, "upstreamRegistryUrl": upTS.URL, "credentialArn": out.ARN}))
+		return out.ARN
+	}
+	rule("berth", reader.key, reader.secret)
+	badARN := rule("revoked", reader.key, "not-the-secret-access-key-000000000000000")
+
+	st, body := down.ecr(down.rootA, "ValidatePullThroughCacheRule", `{"ecrRepositoryPrefix":"berth"}`)
+	if st != 200 || !strings.Contains(body, `"isValid":true`) {
+		t.Fatalf("validate: %d %s", st, body)
+	}
+	want, _ := img.Digest()
+	for range 2 {
+		got, err := down.pullAll(down.rootA, "berth/vendor/app:1")
+		if err != nil || got != want {
+			t.Fatalf("pull through berth upstream: %v %s", err, got)
+		}
+	}
+	mu.Lock()
+	users, n := append([]string(nil), v2Users...), mints
+	mu.Unlock()
+	if len(users) == 0 {
+		t.Fatal("the upstream saw no /v2/ requests")
+	}
+	for _, u := range users {
+		if u != "" && u != "AWS" {
+			t.Fatalf("the upstream's /v2/ saw user %q: access keys must be exchanged for a token", u)
+		}
+	}
+	if n != 1 {
+		t.Fatalf("GetAuthorizationToken called %d times, want 1 (token reused until shortly before expiry)", n)
+	}
+	st, body = down.ecr(down.rootA, "ValidatePullThroughCacheRule", `{"ecrRepositoryPrefix":"revoked"}`)
+	if st != 200 || !strings.Contains(body, `"isValid":false`) || !strings.Contains(body, badARN) {
+		t.Fatalf("validate with a wrong secret key: %d %s", st, body)
+	}
+}

@@ -410,10 +410,13 @@ func (a *API) createPullThroughCacheRule(ctx context.Context, c *awsapi.Call) (a
 	switch {
 	case creds == "required" && in.CredentialARN == "":
 		return nil, invalidParam("credentialArn", "A credentialArn is required for upstream registry %s", kind)
-	case (creds == "none" || creds == "role") && in.CredentialARN != "":
+	case creds == "none" && in.CredentialARN != "":
 		return nil, invalidParam("credentialArn", "Upstream registry %s does not use a credentialArn", kind)
-	case creds == "role" && in.CustomRoleARN == "":
-		return nil, invalidParam("customRoleArn", "A customRoleArn is required for an ECR upstream registry")
+	case creds == "role" && in.CustomRoleARN == "" && in.CredentialARN == "":
+		// berth extension: instead of a role to assume, an ECR upstream
+		// may name a secret with access keys (username = access key id,
+		// accessToken = secret access key) that mint registry tokens.
+		return nil, invalidParam("customRoleArn", "A customRoleArn (or, in berth, a credentialArn holding access keys) is required for an ECR upstream registry")
 	case creds != "role" && in.CustomRoleARN != "":
 		return nil, invalidParam("customRoleArn", "Upstream registry %s does not use a customRoleArn", kind)
 	}
@@ -601,7 +604,7 @@ func (a *API) updatePullThroughCacheRule(ctx context.Context, c *awsapi.Call) (a
 	}
 	_, creds, _ := upstreamFor(r.UpstreamRegistryURL)
 	if in.CredentialARN != "" {
-		if creds == "none" || creds == "role" {
+		if creds == "none" {
 			return nil, invalidParam("credentialArn", "Upstream registry %s does not use a credentialArn", r.UpstreamRegistry)
 		}
 		if err := a.checkCredential(ctx, reg, in.CredentialARN); err != nil {
