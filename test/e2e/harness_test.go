@@ -77,6 +77,7 @@ func runMain(m *testing.M) (int, error) {
 	if err := os.Setenv("BERTH_BIN", abs); err != nil {
 		return 0, err
 	}
+	noteSecret("root secret access key", RootSecretAccessKey)
 	return m.Run(), nil
 }
 
@@ -151,6 +152,7 @@ func StartBerth(t testing.TB, opts ...BerthOption) *Berth {
 	t.Cleanup(func() {
 		b.Stop()
 		b.checkLogForCrash(t)
+		b.checkNoSecretsLogged(t)
 		if t.Failed() {
 			t.Logf("berth log (last 40 lines):\n%s", b.LogTail(40))
 		}
@@ -401,6 +403,7 @@ func run(t testing.TB, c Cmd) (stdout, stderr string, err error) {
 	start := time.Now()
 	err = cmd.Run()
 	t.Logf("$ %s  (%s, %v)", line, time.Since(start).Round(time.Millisecond), exitStatus(err))
+	noteSecretsInOutput(c.Args, out.String())
 	return out.String(), errb.String(), err
 }
 

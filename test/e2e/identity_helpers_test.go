@@ -139,6 +139,7 @@ func (w *idWorld) createUser(admin awsCreds, name string, managed []string, inli
 	if err != nil {
 		w.fatalf("CreateAccessKey %s: %v", name, err)
 	}
+	noteSecret("secret access key", aws.ToString(key.AccessKey.SecretAccessKey))
 	return awsCreds{AccessKeyID: aws.ToString(key.AccessKey.AccessKeyId), SecretAccessKey: aws.ToString(key.AccessKey.SecretAccessKey)}
 }
 
@@ -161,6 +162,7 @@ func (w *idWorld) ecrPassword(c awsCreds, region string) string {
 	if !ok || user != "AWS" || password == "" {
 		w.fatalf("authorizationToken does not decode to AWS:<password>")
 	}
+	noteSecret("ECR password", password)
 	return password
 }
 
