@@ -12,9 +12,9 @@
 package audit
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"time"
+
+	"github.com/berth-dev/berth/internal/uuid"
 )
 
 // EventVersion is CloudTrail's record version whose fields Event follows.
@@ -64,23 +64,7 @@ const (
 )
 
 // NewEventID returns a random UUID (version 4), CloudTrail's eventID shape.
-func NewEventID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	var out [36]byte
-	hex.Encode(out[0:8], b[0:4])
-	out[8] = '-'
-	hex.Encode(out[9:13], b[4:6])
-	out[13] = '-'
-	hex.Encode(out[14:18], b[6:8])
-	out[18] = '-'
-	hex.Encode(out[19:23], b[8:10])
-	out[23] = '-'
-	hex.Encode(out[24:], b[10:])
-	return string(out[:])
-}
+func NewEventID() string { return uuid.New() }
 
 // IsReadOnly reports whether an operation only reads, by AWS's naming
 // conventions (CloudTrail's readOnly flag follows the same split).
