@@ -46,3 +46,46 @@ func IsAccountID(s string) bool {
 func Host(account, region, domain string) string {
 	return account + ".dkr.ecr." + region + "." + domain
 }
+
+// APIDomain recognises the ECR API host names api.ecr.REGION.DOMAIN and
+// ecr.REGION.DOMAIN (AWS's own endpoints have this shape, so clients
+// configured with AWS_ENDPOINT_URL_ECR=https://api.ecr.… use it) and
+// returns DOMAIN with any port, under which the registries of that server
+// are ACCOUNT.dkr.ecr.REGION.DOMAIN.
+func APIDomain(host string) (domain string, ok bool) {
+	lower := strings.ToLower(host)
+	for _, prefix := range []string{"api.ecr.", "ecr."} {
+		rest, found := strings.CutPrefix(lower, prefix)
+		if !found {
+			continue
+		}
+		region, domain, found := strings.Cut(rest, ".")
+		if !found || !looksLikeRegion(region) || domain == "" || strings.HasPrefix(domain, ":") {
+			return "", false
+		}
+		return host[len(host)-len(domain):], true
+	}
+	return "", false
+}
+
+// looksLikeRegion accepts AWS region names (us-east-1, us-gov-west-1,
+// eu-isoe-west-1): letters-and-dashes groups ending in a number, so that a
+// server simply named ecr.example.com is not mistaken for an API host.
+func looksLikeRegion(r string) bool {
+	parts := strings.Split(r, "-")
+	if len(parts) < 3 {
+		return false
+	}
+	for i, p := range parts {
+		if p == "" {
+			return false
+		}
+		for _, c := range p {
+			digit := c >= '0' && c <= '9'
+			if i == len(parts)-1 && !digit || i < len(parts)-1 && !(c >= 'a' && c <= 'z') {
+				return false
+			}
+		}
+	}
+	return true
+}

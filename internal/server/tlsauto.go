@@ -86,8 +86,8 @@ func (c *Config) tlsDomains() []string {
 //   - the listen address (its host name if --addr names one); on an
 //     unspecified address (0.0.0.0, ::) the machine's host name and the
 //     address of every interface;
-//   - each domain D and *.dkr.ecr.R.D for the default region and every
-//     --tls-region R. A wildcard covers exactly one label, so one name per
+//   - each domain D, and *.dkr.ecr.R.D plus the API host api.ecr.R.D for
+//     the default region and every --tls-region R. A wildcard covers exactly one label, so one name per
 //     region covers every account id there; a region not listed is not
 //     covered (add it with --tls-region);
 //   - every --tls-san.
@@ -115,7 +115,7 @@ func (c *Config) tlsNames(listen net.Addr) []string {
 	for _, d := range c.tlsDomains() {
 		names = append(names, d)
 		for _, r := range c.tlsRegions() {
-			names = append(names, "*.dkr.ecr."+r+"."+d)
+			names = append(names, "*.dkr.ecr."+r+"."+d, "api.ecr."+r+"."+d)
 		}
 	}
 	return append(names, c.TLSNames...)

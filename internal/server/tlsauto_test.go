@@ -102,10 +102,12 @@ func TestRunTLSAutoServesACertificateForECRHostNames(t *testing.T) {
 		"111111111111.dkr.ecr.us-east-1.localhost":     true,
 		"222222222222.dkr.ecr.eu-west-2.localhost":     true,
 		"333333333333.dkr.ecr.eu-west-2.registry.test": true,
-		"registry.test": true,
-		"extra.test":    true,
+		"registry.test":                             true,
+		"api.ecr.us-east-1.localhost":               true,
+		"api.ecr.eu-west-2.registry.test":           true,
+		"extra.test":                                true,
 		"222222222222.dkr.ecr.ap-south-1.localhost": false, // region not covered
-		"other.test": false,
+		"other.test":                                false,
 	} {
 		req, _ := http.NewRequest(http.MethodGet, "https://"+net.JoinHostPort(host, port)+"/v2/", nil)
 		req.SetBasicAuth(cfg.RootAccessKeyID, cfg.RootSecretKey)

@@ -26,10 +26,11 @@ import (
 // Both tools accept only hosts named ACCOUNT.dkr.ecr.REGION.amazonaws.com
 // (the helper also checks the proxyEndpoint berth returns), so the test
 // changes the machine, as root, and undoes it at cleanup:
-//   - /etc/hosts gets one line "127.0.0.1 ACCOUNT.dkr.ecr.us-east-1.amazonaws.com
-//     # berth-e2e" for an account id drawn at random per run (so parallel runs
-//     never share a line), removed again at cleanup; the test checks that the
-//     name resolves to 127.0.0.1 only before any client uses it, so nothing
+//   - /etc/hosts gets two lines, "127.0.0.1 ACCOUNT.dkr.ecr.us-east-1.amazonaws.com
+//     # berth-e2e … pid N" for an account id drawn at random per run and the
+//     same for api.ecr.us-east-1.amazonaws.com, removed again at cleanup
+//     (each run removes only its own lines); the test checks that both names
+//     resolve to 127.0.0.1 only before any client uses them, so nothing
 //     reaches the real ECR;
 //   - /etc/docker/certs.d/HOST:PORT/ca.crt makes the docker engine trust
 //     berth's CA for that one host:port; the directory is removed at cleanup.
@@ -43,7 +44,8 @@ func TestStockECRCredentialTools(t *testing.T) {
 
 	account := "4" + randomDigits(t, 11)
 	host := account + ".dkr.ecr.us-east-1.amazonaws.com"
-	mapToLoopback(t, host)
+	apiHost := "api.ecr.us-east-1.amazonaws.com" // AWS's own API host name, shared by parallel runs (one line each)
+	mapToLoopback(t, host, apiHost)
 	b := StartBerth(t, WithTLSAuto(), WithArgs("--account-id", account, "--region", "us-east-1", "--tls-domain", "amazonaws.com"))
 	_, port, _ := net.SplitHostPort(b.Addr)
 	registry := host + ":" + port
@@ -60,6 +62,13 @@ func TestStockECRCredentialTools(t *testing.T) {
 	}
 	withEnv := func(extra ...string) []string { return append(append([]string{}, toolEnv...), extra...) }
 
+	t.Run("helper through the API host name", func(t *testing.T) {
+		out := mustRun(t, Cmd{Name: helper, Args: []string{"get"}, Stdin: registry,
+			Env: withEnv("AWS_ENDPOINT_URL_ECR=https://"+apiHost+":"+port, "AWS_ECR_DISABLE_CACHE=true")})
+		if !strings.Contains(out, `"Username":"AWS"`) {
+			t.Fatalf("helper via %s: %s", apiHost, out)
+		}
+	})
 	t.Run("helper refuses a berth that is not ECR-shaped", func(t *testing.T) {
 		// Same server, reached as localhost: berth answers proxyEndpoint
 		// https://localhost:PORT, which the helper does not accept. This is
@@ -129,8 +138,10 @@ func TestStockECRCredentialTools(t *testing.T) {
 	})
 
 	t.Run("ecr-credential-provider, then docker login and pull with its credentials", func(t *testing.T) {
+		// This time through the API host name, as on EKS:
+		// AWS_ENDPOINT_URL_ECR=https://api.ecr.REGION.amazonaws.com.
 		req := `{"apiVersion":"credentialprovider.kubelet.k8s.io/v1","kind":"CredentialProviderRequest","image":"` + image + `"}`
-		out := mustRun(t, Cmd{Name: provider, Stdin: req, Env: toolEnv})
+		out := mustRun(t, Cmd{Name: provider, Stdin: req, Env: withEnv("AWS_ENDPOINT_URL_ECR=https://" + apiHost + ":" + port)})
 		var resp struct {
 			APIVersion, Kind, CacheKeyType, CacheDuration string
 			Auth                                          map[string]struct{ Username, Password string }
@@ -200,16 +211,23 @@ func randomDigits(t *testing.T, n int) string {
 	return b.String()
 }
 
-// mapToLoopback adds "127.0.0.1 host" to /etc/hosts until the test ends and
-// makes sure the name resolves to loopback only.
-func mapToLoopback(t *testing.T, host string) {
+// mapToLoopback adds "127.0.0.1 host" lines to /etc/hosts until the test
+// ends and makes sure each name resolves to loopback only. All lines go in
+// one edit: Go's resolver caches /etc/hosts for 5 s, so a later edit might
+// not be seen by this process yet (the tools run as fresh processes).
+func mapToLoopback(t *testing.T, hosts ...string) {
 	t.Helper()
-	line := fmt.Sprintf("127.0.0.1 %s # berth-e2e TestStockECRCredentialTools pid %d\n", host, os.Getpid())
-	editHosts(t, func(content string) string { return content + line })
-	t.Cleanup(func() { editHosts(t, func(content string) string { return strings.ReplaceAll(content, line, "") }) })
-	addrs, err := net.LookupHost(host)
-	if err != nil || len(addrs) != 1 || addrs[0] != "127.0.0.1" {
-		t.Fatalf("%s resolves to %v (%v) after adding it to /etc/hosts; refusing to talk to anything but loopback", host, addrs, err)
+	var lines string
+	for _, h := range hosts {
+		lines += fmt.Sprintf("127.0.0.1 %s # berth-e2e TestStockECRCredentialTools pid %d\n", h, os.Getpid())
+	}
+	editHosts(t, func(content string) string { return content + lines })
+	t.Cleanup(func() { editHosts(t, func(content string) string { return strings.ReplaceAll(content, lines, "") }) })
+	for _, h := range hosts {
+		addrs, err := net.LookupHost(h)
+		if err != nil || len(addrs) != 1 || addrs[0] != "127.0.0.1" {
+			t.Fatalf("%s resolves to %v (%v) after adding it to /etc/hosts; refusing to talk to anything but loopback", h, addrs, err)
+		}
 	}
 }
 

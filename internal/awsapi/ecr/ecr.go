@@ -301,6 +301,8 @@ func (a *API) repo(ctx context.Context, c *awsapi.Call, action string, k storage
 // registryHost is the registry host name (with port) that serves reg,
 // derived from the host the client used to reach berth:
 //   - the request host is ACCOUNT.dkr.ecr.REGION.DOMAIN: reuse DOMAIN;
+//   - it is the API host api.ecr.REGION.DOMAIN (or ecr.REGION.DOMAIN), as
+//     with AWS_ENDPOINT_URL_ECR=https://api.ecr.…: the registry is under DOMAIN;
 //   - reg is the server's default registry: the request host itself;
 //   - otherwise ACCOUNT.dkr.ecr.REGION.<request host>, with a bare IP
 //     address replaced by "localhost" (a name under an IP does not resolve,
@@ -312,6 +314,9 @@ func (a *API) registryHost(c *awsapi.Call, reg ecrhost.Registry) string {
 		if len(parts) == 5 {
 			return ecrhost.Host(reg.Account, reg.Region, parts[4])
 		}
+	}
+	if domain, ok := ecrhost.APIDomain(host); ok {
+		return ecrhost.Host(reg.Account, reg.Region, domain)
 	}
 	if reg == a.def {
 		return host

@@ -315,6 +315,13 @@ func TestGetAuthorizationToken(t *testing.T) {
 		*tok.AuthorizationData[1].ProxyEndpoint != "http://222222222222.dkr.ecr.us-east-1.registry.test"+port {
 		t.Fatalf("registryIds %+v", tok.AuthorizationData)
 	}
+	// Called through the API host name, as AWS_ENDPOINT_URL_ECR=https://api.ecr.REGION.DOMAIN:
+	// the registries live under DOMAIN (the stock AWS credential helpers require that shape).
+	apiHost := e.clientAt("http://api.ecr.us-east-1.registry.test"+port, rootKey, rootSecre, region, nil)
+	tok = must[*ecrsdk.GetAuthorizationTokenOutput](t)(apiHost.GetAuthorizationToken(ctx, &ecrsdk.GetAuthorizationTokenInput{}))
+	if got := *tok.AuthorizationData[0].ProxyEndpoint; got != "http://111111111111.dkr.ecr.us-east-1.registry.test"+port {
+		t.Fatalf("proxyEndpoint via the API host: %s", got)
+	}
 	_, err = e.root.GetAuthorizationToken(ctx, &ecrsdk.GetAuthorizationTokenInput{RegistryIds: []string{"12"}})
 	apiErr(t, err, "InvalidParameterException", "registryIds")
 }
