@@ -187,3 +187,75 @@ func TestPullThroughUpstreamDown(t *testing.T) {
 		t.Fatalf("doctor still reports stale after the upstream is back:\n%s", out)
 	}
 }
+
+// TestPullThroughVendorProxy is seed 003 through the cache: the vendor's
+// images sit in its own registry; berth holds the vendor's credentials in
+// the rule's secret; a customer gets an IAM user with
+// AmazonEC2ContainerRegistryReadOnly (+ BatchImportUpstreamImage on the
+// vendor's prefix), logs in with get-login-password and pulls — never
+// seeing the vendor's credentials — and the access log names the customer.
+func TestPullThroughVendorProxy(t *testing.T) {
+	d := NewDocker(t)
+	up, b, env := ptcSetup(t, "vendor")
+	suffix := randomSuffix(t)
+	upRef := up.Addr + "/demo-apps/nginx:" + suffix
+	if out, err := d.Login(up.Addr, vendorUser, vendorPass); err != nil {
+		t.Fatalf("docker login upstream: %v\n%s", err, out)
+	}
+	d.Must("import", buildRootfsTar(t, suffix), upRef)
+	d.Must("push", upRef)
+	d.Must("rmi", "-f", upRef)
+	d.Must("logout", up.Addr)
+
+	awsCLI(t, b, env, nil, "iam", "create-user", "--user-name", "customer-acme")
+	awsCLI(t, b, env, nil, "iam", "attach-user-policy", "--user-name", "customer-acme",
+		"--policy-arn", "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly")
+	awsCLI(t, b, env, nil, "iam", "put-user-policy", "--user-name", "customer-acme", "--policy-name", "import-vendor-images",
+		"--policy-document", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ecr:BatchImportUpstreamImage","Resource":"arn:aws:ecr:us-east-1:000000000000:repository/vendor/*"}]}`)
+	var key cliAccessKey
+	awsCLI(t, b, env, &key, "iam", "create-access-key", "--user-name", "customer-acme")
+	customer := ecrCLIEnv(key.AccessKey.AccessKeyId, key.AccessKey.SecretAccessKey)
+
+	// The operator pre-warms the repository (the first pull creates it,
+	// which needs ecr:CreateRepository the customer does not have).
+	warm := b.Ref("vendor/demo-apps/nginx:" + suffix)
+	if out, err := d.Login(b.Addr, RootAccessKeyID, RootSecretAccessKey); err != nil {
+		t.Fatalf("docker login: %v\n%s", err, out)
+	}
+	d.Must("pull", warm)
+	d.Must("rmi", "-f", warm)
+	d.Must("logout", b.Addr)
+
+	password := strings.TrimSpace(mustRun(t, Cmd{Name: "aws", Args: []string{"--endpoint-url", b.URL(), "ecr", "get-login-password"}, Env: customer}))
+	if out, err := d.Login(b.Addr, "AWS", password); err != nil {
+		t.Fatalf("customer docker login: %v\n%s", err, out)
+	}
+	d.Must("pull", warm)
+	t.Cleanup(func() { _, _, _ = d.Run("rmi", "-f", warm) })
+	// A tag the cache has not seen yet: imported with the customer's
+	// ecr:BatchImportUpstreamImage on vendor/*.
+	upRef2 := up.Addr + "/demo-apps/nginx:" + suffix + "-2"
+	if out, err := d.Login(up.Addr, vendorUser, vendorPass); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	d.Must("import", buildRootfsTar(t, suffix+"-2"), upRef2)
+	d.Must("push", upRef2)
+	d.Must("rmi", "-f", upRef2)
+	d.Must("logout", up.Addr)
+	fresh := b.Ref("vendor/demo-apps/nginx:" + suffix + "-2")
+	d.Must("pull", fresh)
+	t.Cleanup(func() { _, _, _ = d.Run("rmi", "-f", fresh) })
+	// The customer may not push, and cannot read the vendor's secret.
+	d.Must("tag", fresh, b.Ref("vendor/demo-apps/nginx:mine"))
+	if out, errOut, err := d.Run("push", b.Ref("vendor/demo-apps/nginx:mine")); err == nil || !strings.Contains(out+errOut, "denied") {
+		t.Fatalf("customer push: %v\n%s%s", err, out, errOut)
+	}
+	_, _, _ = d.Run("rmi", "-f", b.Ref("vendor/demo-apps/nginx:mine"))
+	if msg := awsCLIFails(t, b, customer, "secretsmanager", "get-secret-value", "--secret-id", "ecr-pullthroughcache/vendor"); !strings.Contains(msg, "AccessDenied") {
+		t.Fatalf("customer read the vendor secret: %s", msg)
+	}
+	log := b.LogTail(400)
+	if !strings.Contains(log, `"principal":"arn:aws:iam::000000000000:user/customer-acme"`) || strings.Contains(log, vendorPass) {
+		t.Fatalf("access log does not attribute the customer's pulls (or leaks the vendor password):\n%s", b.LogTail(30))
+	}
+}
