@@ -245,20 +245,28 @@ func (e *Engine) readSecret(ctx context.Context, account, region, arn string) (*
 	if err != nil {
 		return nil, "", err
 	}
+	c, problem := ParseSecret(arn, value, ok)
+	return c, problem, nil
+}
+
+// ParseSecret reads a pull-through credential secret's value (ok false: no
+// such secret or no string value) as ECR defines it, {"username",
+// "accessToken"}, or says what is wrong with it — never quoting the value.
+func ParseSecret(arn, value string, ok bool) (*Credentials, string) {
 	if !ok {
-		return nil, "The secret '" + arn + "' does not exist or has no string value", nil
+		return nil, "The secret '" + arn + "' does not exist or has no string value"
 	}
 	var v struct {
 		Username    *string `json:"username"`
 		AccessToken *string `json:"accessToken"`
 	}
 	if json.Unmarshal([]byte(value), &v) != nil {
-		return nil, "The secret '" + arn + "' is not a JSON object with the keys username and accessToken", nil
+		return nil, "The secret '" + arn + "' is not a JSON object with the keys username and accessToken"
 	}
 	if v.Username == nil || *v.Username == "" || v.AccessToken == nil || *v.AccessToken == "" {
-		return nil, "The secret '" + arn + "' must contain non-empty username and accessToken values", nil
+		return nil, "The secret '" + arn + "' must contain non-empty username and accessToken values"
 	}
-	return &Credentials{Username: *v.Username, Password: *v.AccessToken}, "", nil
+	return &Credentials{Username: *v.Username, Password: *v.AccessToken}, ""
 }
 
 // Validate contacts the upstream of rule as account+region would and

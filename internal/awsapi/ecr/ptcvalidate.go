@@ -2,9 +2,9 @@ package ecr
 
 import (
 	"context"
-	"encoding/json"
 
 	"github.com/berth-dev/berth/internal/awsapi"
+	"github.com/berth-dev/berth/internal/pullthrough"
 )
 
 // validatePullThroughCacheRule checks the rule as ECR does: the secret it
@@ -56,18 +56,6 @@ func (a *API) credentialProblem(ctx context.Context, account, region, credARN st
 	if err != nil {
 		return "", err
 	}
-	if !ok {
-		return "The secret '" + credARN + "' does not exist or has no string value", nil
-	}
-	var cred struct {
-		Username    *string `json:"username"`
-		AccessToken *string `json:"accessToken"`
-	}
-	if json.Unmarshal([]byte(value), &cred) != nil {
-		return "The secret '" + credARN + "' is not a JSON object with the keys username and accessToken", nil
-	}
-	if cred.Username == nil || *cred.Username == "" || cred.AccessToken == nil || *cred.AccessToken == "" {
-		return "The secret '" + credARN + "' must contain non-empty username and accessToken values", nil
-	}
-	return "", nil
+	_, problem := pullthrough.ParseSecret(credARN, value, ok)
+	return problem, nil
 }

@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/berth-dev/berth/internal/testutil/cachebin"
 )
 
 // Version is the distribution release install-deps.sh installs.
@@ -28,24 +30,7 @@ const Version = "v3.1.2"
 
 // Binary finds the registry: $BERTH_REGISTRY_BIN, or the install-deps cache
 // (${BERTH_CACHE_DIR:-~/.cache/berth}/bin/registry).
-func Binary() (string, error) {
-	if p := os.Getenv("BERTH_REGISTRY_BIN"); p != "" {
-		return p, nil
-	}
-	cache := os.Getenv("BERTH_CACHE_DIR")
-	if cache == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return "", err
-		}
-		cache = filepath.Join(home, ".cache", "berth")
-	}
-	p := filepath.Join(cache, "bin", "registry")
-	if _, err := os.Stat(p); err != nil {
-		return "", fmt.Errorf("distribution registry not found (run scripts/install-deps.sh): %w", err)
-	}
-	return p, nil
-}
+func Binary() (string, error) { return cachebin.Find("BERTH_REGISTRY_BIN", "registry") }
 
 // Required reports whether a missing registry fails tests instead of
 // skipping them (test.sh, e2e with required tools, CI).

@@ -6,7 +6,6 @@ package miniotest
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -15,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/berth-dev/berth/internal/testutil/cachebin"
 )
 
 // Credentials of every test server (MinIO wants >= 8 character secrets).
@@ -26,25 +27,12 @@ const (
 // Binary finds the MinIO server: $BERTH_MINIO_BIN, minio on PATH, or the
 // install-deps cache (${BERTH_CACHE_DIR:-~/.cache/berth}/bin/minio).
 func Binary() (string, error) {
-	if p := os.Getenv("BERTH_MINIO_BIN"); p != "" {
-		return p, nil
-	}
-	if p, err := exec.LookPath("minio"); err == nil {
-		return p, nil
-	}
-	cache := os.Getenv("BERTH_CACHE_DIR")
-	if cache == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return "", err
+	if os.Getenv("BERTH_MINIO_BIN") == "" {
+		if p, err := exec.LookPath("minio"); err == nil {
+			return p, nil
 		}
-		cache = filepath.Join(home, ".cache", "berth")
 	}
-	p := filepath.Join(cache, "bin", "minio")
-	if _, err := os.Stat(p); err != nil {
-		return "", fmt.Errorf("minio not found (run scripts/install-deps.sh): %w", err)
-	}
-	return p, nil
+	return cachebin.Find("BERTH_MINIO_BIN", "minio")
 }
 
 // Required reports whether a missing MinIO fails tests instead of skipping
