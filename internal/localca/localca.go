@@ -28,6 +28,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/berth-dev/berth/internal/atomicfile"
 )
 
 // File names inside the directory.
@@ -230,7 +232,7 @@ func createCA(dir string, now time.Time, validity time.Duration) (*x509.Certific
 	if err := writeKey(filepath.Join(dir, CAKeyFile), key); err != nil {
 		return nil, nil, err
 	}
-	if err := writeAtomic(filepath.Join(dir, CACertFile), pemCert(der), 0o644); err != nil {
+	if err := atomicfile.Write(filepath.Join(dir, CACertFile), pemCert(der), 0o644); err != nil {
 		return nil, nil, err
 	}
 	ca, err := x509.ParseCertificate(der)
@@ -311,7 +313,7 @@ func issueServer(dir string, ca *x509.Certificate, caKey crypto.Signer, names []
 	if err := writeKey(filepath.Join(dir, ServerKeyFile), key); err != nil {
 		return tls.Certificate{}, err
 	}
-	if err := writeAtomic(filepath.Join(dir, ServerCertFile), pemCert(der), 0o644); err != nil {
+	if err := atomicfile.Write(filepath.Join(dir, ServerCertFile), pemCert(der), 0o644); err != nil {
 		return tls.Certificate{}, err
 	}
 	leaf, err := x509.ParseCertificate(der)
@@ -334,42 +336,7 @@ func writeKey(path string, key *ecdsa.PrivateKey) error {
 	if err != nil {
 		return err
 	}
-	return writeAtomic(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600)
-}
-
-// writeAtomic makes path appear complete or not at all, with mode set
-// before any byte is written (a key is never readable by others, not even
-// for an instant).
-func writeAtomic(path string, data []byte, mode os.FileMode) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		d.Close()
-	}
-	return nil
+	return atomicfile.Write(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600)
 }
 
 // ReadCA returns the PEM of the CA certificate in dir.

@@ -7,10 +7,10 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 
+	"github.com/berth-dev/berth/internal/atomicfile"
 	"github.com/berth-dev/berth/internal/seed"
 )
 
@@ -124,43 +124,18 @@ func (s *Server) announce(stdout io.Writer, scheme, addr string) (func(), error)
 		}
 	}
 	if p := s.cfg.PidFile; p != "" {
-		if err := writeFileAtomic(p, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+		if err := atomicfile.Write(p, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
 			return undo, fmt.Errorf("--pid-file: %w", err)
 		}
 		written = append(written, p)
 	}
 	if p := s.cfg.ReadyFile; p != "" {
 		// The ready file holds credentials: 0600.
-		if err := writeFileAtomic(p, []byte(s.EnvLines(scheme, addr)), 0o600); err != nil {
+		if err := atomicfile.Write(p, []byte(s.EnvLines(scheme, addr)), 0o600); err != nil {
 			undo()
 			return func() {}, fmt.Errorf("--ready-file: %w", err)
 		}
 		written = append(written, p)
 	}
 	return undo, nil
-}
-
-// writeFileAtomic makes path appear complete or not at all.
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

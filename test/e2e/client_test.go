@@ -170,10 +170,7 @@ func TestClientKubeletProviderRoundTrip(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("provider: %d %s", code, errOut)
 	}
-	var resp struct {
-		APIVersion, Kind, CacheKeyType, CacheDuration string
-		Auth                                          map[string]struct{ Username, Password string }
-	}
+	var resp credentialProviderResponse
 	if err := json.Unmarshal([]byte(out), &resp); err != nil {
 		t.Fatalf("response %q: %v", out, err)
 	}

@@ -142,10 +142,7 @@ func TestStockECRCredentialTools(t *testing.T) {
 		// AWS_ENDPOINT_URL_ECR=https://api.ecr.REGION.amazonaws.com.
 		req := `{"apiVersion":"credentialprovider.kubelet.k8s.io/v1","kind":"CredentialProviderRequest","image":"` + image + `"}`
 		out := mustRun(t, Cmd{Name: provider, Stdin: req, Env: withEnv("AWS_ENDPOINT_URL_ECR=https://" + apiHost + ":" + port)})
-		var resp struct {
-			APIVersion, Kind, CacheKeyType, CacheDuration string
-			Auth                                          map[string]struct{ Username, Password string }
-		}
+		var resp credentialProviderResponse
 		if err := json.Unmarshal([]byte(out), &resp); err != nil {
 			t.Fatalf("provider output %q: %v", out, err)
 		}
@@ -175,6 +172,13 @@ func TestStockECRCredentialTools(t *testing.T) {
 		out, errOut, err := run(t, Cmd{Name: "docker", Args: []string{"login", "--username", "AWS", "--password-stdin", registry}, Stdin: a.Password + "x", Env: dockerEnv(bad)})
 		expectAuthRefusal(t, "docker login with a tampered provider token", out+errOut, err)
 	})
+}
+
+// credentialProviderResponse is what a kubelet credential provider prints
+// (credentialprovider.kubelet.k8s.io/v1).
+type credentialProviderResponse struct {
+	APIVersion, Kind, CacheKeyType, CacheDuration string
+	Auth                                          map[string]struct{ Username, Password string }
 }
 
 // cachedTool finds a tool scripts/install-deps.sh builds into the berth
