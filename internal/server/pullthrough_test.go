@@ -516,3 +516,50 @@ func TestPullThroughFromBerthWithAccessKeys(t *testing.T) {
 		t.Fatalf("validate with a wrong secret key: %d %s", st, body)
 	}
 }
+
+// TestPullThroughBearerToken: the upstream is distribution with token auth
+// (Docker Hub's flow): berth answers the Bearer challenge at the realm with
+// the secret's credentials, caches the token per repository scope, and a
+// wrong password is reported naming the secret.
+func TestPullThroughBearerToken(t *testing.T) {
+	up := distregtest.Start(t, distregtest.Options{Username: upUser, Password: upPass})
+	s, err := server.New(context.Background(), server.Config{DataDir: t.TempDir(), AccountID: acctA,
+		RootAccessKeyID: opKey, RootSecretKey: opSecret, Metadata: testMetadata(t),
+		PullThrough: server.PullThroughConfig{AllowUpstream: []string{"loopback"}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	ts := httptest.NewServer(s.Handler())
+	t.Cleanup(ts.Close)
+	u, _ := url.Parse(ts.URL)
+	w := &ptcWorld{world: &world{t: t, srv: s, ts: ts, port: u.Port(), rootA: creds{key: opKey, secret: opSecret}, region: "us-east-1"}, up: up}
+	img, _ := random.Image(128<<10, 3)
+	// go-containerregistry refuses token realms on loopback, so the image
+	// is pushed with htpasswd and the registry then restarted with tokens.
+	w.pushUpstream("hub/app:v1", img)
+	up.Reconfigure(distregtest.Options{Username: upUser, Password: upPass, Token: true})
+	before := up.TokensIssued()
+	w.rule("up", upUser, upPass)
+	bad := w.rule("bad", upUser, "wrong")
+	want, _ := img.Digest()
+	if got, err := w.pullAll(w.rootA, "up/hub/app:v1"); err != nil || got != want {
+		t.Fatalf("pull through a token-auth upstream: %v %s", err, got)
+	}
+	w.waitStored("up/hub/app", "v1")
+	if n := up.TokensIssued() - before; n < 1 || n > 2 {
+		t.Fatalf("%d tokens issued for one repository, want 1 (cached per scope; 2 with the /v2/ ping)", n)
+	}
+	for d, n := range w.blobGets(img) {
+		if n != 1 {
+			t.Errorf("blob %s fetched %d times", d, n)
+		}
+	}
+	st, body := w.ecr(w.rootA, "ValidatePullThroughCacheRule", `{"ecrRepositoryPrefix":"up"}`)
+	if st != 200 || !strings.Contains(body, `"isValid":true`) {
+		t.Fatalf("validate: %d %s", st, body)
+	}
+	if _, err := w.pullAll(w.rootA, "bad/hub/app:v1"); err == nil || !strings.Contains(err.Error(), bad) {
+		t.Fatalf("wrong password at the token endpoint: %v", err)
+	}
+}

@@ -42,6 +42,10 @@ func Required() bool {
 type Options struct {
 	// Username and Password enable htpasswd auth (empty: anonymous).
 	Username, Password string
+	// Token switches auth to distribution's token flow: a Bearer challenge
+	// whose realm is a token issuer (run by the test) that accepts
+	// Username/Password as Basic credentials.
+	Token bool
 }
 
 // Server is one registry process; Stop and StartAgain simulate an outage
@@ -57,6 +61,7 @@ type Server struct {
 	cmd     *exec.Cmd
 	out     *syncBuffer
 	stopped chan struct{}
+	tokens  *tokenServer
 }
 
 // Start runs a registry for the test and stops it at cleanup.
@@ -86,7 +91,16 @@ func Start(t testing.TB, opts Options) *Server {
 
 func (s *Server) writeConfig() error {
 	auth := ""
-	if s.opts.Username != "" {
+	if s.opts.Token {
+		ts, bundle, err := startTokenServer(s.dir, s.opts.Username, s.opts.Password)
+		if err != nil {
+			return err
+		}
+		s.tokens = ts
+		s.t.Cleanup(func() { _ = ts.srv.Close() })
+		auth = fmt.Sprintf("auth:\n  token:\n    realm: %s\n    service: %s\n    issuer: %s\n    rootcertbundle: %s\n",
+			ts.realm(), tokenService, tokenIssuer, bundle)
+	} else if s.opts.Username != "" {
 		hash, err := bcrypt.GenerateFromPassword([]byte(s.opts.Password), bcrypt.MinCost)
 		if err != nil {
 			return err
@@ -113,6 +127,18 @@ http:
   secret: distregtest-secret
 %s`, filepath.Join(s.dir, "data"), s.Addr, auth)
 	return os.WriteFile(filepath.Join(s.dir, "config.yml"), []byte(cfg), 0o600)
+}
+
+// Reconfigure restarts the registry on the same port and data with opts
+// (for example: push with htpasswd, then serve with token auth).
+func (s *Server) Reconfigure(opts Options) {
+	s.t.Helper()
+	s.Stop()
+	s.opts = opts
+	if err := s.writeConfig(); err != nil {
+		s.t.Fatal(err)
+	}
+	s.StartAgain()
 }
 
 // URL is the registry's base URL.
@@ -184,6 +210,14 @@ func (s *Server) Requests(method, pathPart string, status int) int {
 		}
 	}
 	return n
+}
+
+// TokensIssued counts the tokens the token issuer handed out (Token mode).
+func (s *Server) TokensIssued() int64 {
+	if s.tokens == nil {
+		return 0
+	}
+	return s.tokens.issued.Load()
 }
 
 // Log is the registry's output so far.
