@@ -48,6 +48,7 @@ arguments, 1 anything else (DNS, network, TLS, platform, blocked layer download 
 			o.Tokens = c
 			o.TokenCache = cache
 			o.HTTPClient = doctorHTTPClient()
+			o.CertsDirs = []string{"/etc/docker/certs.d"}
 			o.Dial = localhostDialer()
 			rep := doctor.Run(cmd.Context(), o)
 			if asJSON {

@@ -100,4 +100,8 @@ type Options struct {
 	TokenCache ecrclient.Cache
 	Now        func() time.Time
 	Timeout    time.Duration
+	// CertsDirs are docker-style certs.d directories (/etc/docker/certs.d):
+	// CAs in DIR/HOST[:PORT]/*.crt are trusted for that host, as the docker
+	// engine does. None when empty.
+	CertsDirs []string
 }

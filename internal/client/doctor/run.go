@@ -42,6 +42,7 @@ type run struct {
 	stopped bool
 
 	callerArn, callerAccount string
+	trustedCAs               []string // certs.d files added to the roots (trust.go)
 }
 
 type creds struct {
@@ -96,6 +97,7 @@ func Run(ctx context.Context, opts Options) Report {
 	opts.defaults()
 	r := &run{o: opts, rep: &Report{Image: opts.Image, Platform: opts.Platform}}
 	r.reference()
+	r.trustDockerCAs()
 	if !r.stopped {
 		r.dns(ctx)
 		r.connect(ctx)
@@ -243,12 +245,15 @@ func (r *run) connect(ctx context.Context) {
 	}
 	tc := tls.Client(conn, cfg)
 	if err := tc.HandshakeContext(ctx); err != nil {
-		r.add(Result{Step: "tcp/tls", Status: Fail, Message: fmt.Sprintf("TLS to %s failed: %v", r.target.Host, err),
-			Fix: "install the registry's CA (/etc/docker/certs.d/HOST/ca.crt, containerd hosts.toml ca) or fix the proxy; for a plain-HTTP berth set \"insecure\": true in registries.json"})
+		fix := "install the registry's CA (/etc/docker/certs.d/HOST/ca.crt, containerd hosts.toml ca) or fix the proxy; for a plain-HTTP berth set \"insecure\": true in registries.json"
+		if f, ok := r.unknownCAFix(ctx, addr, cfg, err); ok {
+			fix = f
+		}
+		r.add(Result{Step: "tcp/tls", Status: Fail, Message: fmt.Sprintf("TLS to %s failed: %v", r.target.Host, err), Fix: fix, Evidence: r.trustEvidence()})
 		return
 	}
 	st := tc.ConnectionState()
-	ev := proxyEvidence(r.o.Getenv)
+	ev := append(proxyEvidence(r.o.Getenv), r.trustEvidence()...)
 	if len(st.PeerCertificates) > 0 {
 		c := st.PeerCertificates[0]
 		ev = append(ev, fmt.Sprintf("certificate %s issued by %s, expires %s", c.Subject.CommonName, c.Issuer.CommonName, c.NotAfter.Format(time.RFC3339)))
