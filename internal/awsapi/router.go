@@ -277,7 +277,9 @@ func (rt *Router) newCall(r *http.Request, reqID string, res *auth.SigV4Result, 
 }
 
 // RequestInfo extracts what policy conditions may ask about r. X-Forwarded-For
-// is deliberately ignored: trusting it would let any client pick its aws:SourceIp.
+// is deliberately ignored here: trusting it would let any client pick its
+// aws:SourceIp. Only httpx.TrustProxies, for configured proxies, rewrites
+// RemoteAddr before this sees it.
 func RequestInfo(r *http.Request, now time.Time) auth.RequestInfo {
 	ip := r.RemoteAddr
 	if h, _, err := net.SplitHostPort(ip); err == nil {

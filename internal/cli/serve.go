@@ -50,6 +50,8 @@ prints it once.`,
 	f.StringVar(&cfg.TLSKey, "tls-key", env.Getenv("BERTH_TLS_KEY"), "TLS key file (env BERTH_TLS_KEY)")
 	addTLSAutoFlags(cmd, env, &cfg)
 	f.Int64Var(&cfg.MaxManifestBytes, "max-manifest-bytes", 4<<20, "largest manifest accepted, bytes")
+	f.StringArrayVar(&cfg.TrustedProxies, "trusted-proxy", envList(env, "BERTH_TRUSTED_PROXIES"),
+		"reverse proxy (CIDR or address, repeatable) whose X-Forwarded-For names the client for aws:SourceIp and logs; without it forwarding headers are ignored (env BERTH_TRUSTED_PROXIES, comma-separated)")
 	f.DurationVar(&cfg.UploadTTL, "upload-ttl", 24*time.Hour, "remove upload sessions idle for longer than this")
 	fixture = addFixtureFlags(cmd, env, &cfg)
 	addAuditFlags(cmd, env, &cfg)

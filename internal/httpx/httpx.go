@@ -280,7 +280,8 @@ type ClientInfo struct {
 }
 
 // Client extracts the caller's IP (from the connection, never from
-// X-Forwarded-For, which any client can forge) and whether TLS was used.
+// X-Forwarded-For, which any client can forge — TrustProxies rewrites
+// RemoteAddr for configured proxies) and whether TLS was used.
 func Client(r *http.Request) ClientInfo {
 	return ClientInfo{SourceIP: remoteIP(r.RemoteAddr), Secure: r.TLS != nil}
 }

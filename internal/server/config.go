@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/internal/ecrhost"
+	"github.com/berth-dev/berth/internal/httpx"
 	"github.com/berth-dev/berth/internal/storage/sqldb"
 )
 
@@ -57,6 +58,10 @@ type Config struct {
 	// MetricsToken, when set, lets a scraper read /metrics with
 	// "Authorization: Bearer TOKEN" (BERTH_METRICS_TOKEN or --metrics-token-file).
 	MetricsToken string
+	// TrustedProxies (CIDRs or addresses, --trusted-proxy) are the reverse
+	// proxies whose X-Forwarded-For names the client (aws:SourceIp, logs).
+	// Empty: the TCP peer is the client and forwarding headers are ignored.
+	TrustedProxies []string
 }
 
 // Validate fills defaults and rejects impossible settings.
@@ -96,6 +101,9 @@ func (c *Config) Validate() error {
 	}
 	if c.AuditPulls < 0 || c.AuditPulls > 1 {
 		return fmt.Errorf("--audit-pulls %v: a sampling rate is between 0 and 1", c.AuditPulls)
+	}
+	if _, err := httpx.ParseTrustedProxies(c.TrustedProxies); err != nil {
+		return err
 	}
 	if c.MaxManifestBytes <= 0 {
 		c.MaxManifestBytes = 4 << 20

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -256,5 +258,40 @@ func TestAdminEndpointStrangers(t *testing.T) {
 		if resp.StatusCode == 200 || resp.StatusCode >= 500 {
 			t.Errorf("%s admin: %d", m, resp.StatusCode)
 		}
+	}
+}
+
+// With --trusted-proxy the proxy's X-Forwarded-For names the client, and
+// only the proxy's: a client-written prefix is not believed.
+func TestSourceIpBehindTrustedProxy(t *testing.T) {
+	s, err := server.New(t.Context(), server.Config{DataDir: t.TempDir(), AccountID: acctA,
+		RootAccessKeyID: opKey, RootSecretKey: opSecret, Metadata: testMetadata(t), TrustedProxies: []string{"127.0.0.1/32"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	ts := httptest.NewServer(s.Handler())
+	t.Cleanup(ts.Close)
+	u, _ := url.Parse(ts.URL)
+	w := &world{t: t, srv: s, ts: ts, port: u.Port(), rootA: creds{key: opKey, secret: opSecret}, region: "us-east-1"}
+	dev := w.newUser(w.rootA, "dev", policyDoc(allowAll,
+		`{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"NotIpAddress":{"aws:SourceIp":"10.0.0.0/8"}}}`))
+	send := func(xff string) (int, string) {
+		req, _ := http.NewRequest("POST", ts.URL+"/", nil)
+		if xff != "" {
+			req.Header.Set("X-Forwarded-For", xff)
+		}
+		return w.signAndSend(dev, req, "ecr", "AmazonEC2ContainerRegistry_V20150921.DescribeRepositories", []byte("{}"))
+	}
+	wantDenied(t, "no X-Forwarded-For: the proxy itself is the client")(send(""))
+	wantOK(t, "proxy forwards 10.1.2.3")(send("10.1.2.3"))
+	wantDenied(t, "client wrote 10.1.2.3 before its real address")(send("10.1.2.3, 203.0.113.5"))
+	w.mustOK(w.ecr(w.rootA, "CreateRepository", `{"repositoryName":"app"}`))
+	du, dp := basicOf(dev)
+	if r := w.v2(w.host("", ""), du, dp, "GET", "/v2/app/tags/list", map[string]string{"X-Forwarded-For": "10.1.2.3"}, nil); r.status != 200 {
+		t.Errorf("/v2/ through the trusted proxy: %d %s", r.status, r.body)
+	}
+	if _, err := server.New(t.Context(), server.Config{DataDir: t.TempDir(), TrustedProxies: []string{"not-an-ip"}}, nil); err == nil {
+		t.Error("bad --trusted-proxy accepted")
 	}
 }

@@ -186,7 +186,11 @@ func (s *Server) buildHandler(ctx context.Context) (http.Handler, error) {
 		}
 		awsAPI.ServeHTTP(w, r)
 	})
-	return httpx.Middleware(root, s.log, ids, httpx.WithObserver(observeRequest(m))), nil
+	trusted, err := httpx.ParseTrustedProxies(s.cfg.TrustedProxies)
+	if err != nil {
+		return nil, err
+	}
+	return httpx.TrustProxies(trusted, httpx.Middleware(root, s.log, ids, httpx.WithObserver(observeRequest(m)))), nil
 }
 
 func isRegistryPath(p string) bool { return p == "/v2" || strings.HasPrefix(p, "/v2/") }
