@@ -39,7 +39,7 @@ func TestCrashDuringConcurrentPushes(t *testing.T) {
 		maxPushesPerWork = 40 // bounds the test even if the kill trigger never fires
 		rounds           = 3
 	)
-	b := StartBerth(t)
+	b := StartBerth(t, Persistent())
 	shared, err := random.Layer(512<<10, types.DockerLayer)
 	if err != nil {
 		t.Fatal(err)

@@ -104,14 +104,26 @@ func requireTool(t testing.TB, name string) string {
 }
 
 // Berth is one berth server process owned by a test.
+//
+// By default it runs as CI jobs run it: `serve --ephemeral --addr
+// 127.0.0.1:0 --ready-file …` (the port comes from the ready file, the data
+// from a private TMPDIR, which must be empty again after a graceful stop).
+// Tests that restart berth or share its data ask for Persistent() (or
+// WithDataDir) and get `--data DIR` on a port chosen up front; so do the
+// scale-out backends, whose data lives outside the data directory.
 type Berth struct {
-	t       testing.TB
-	DataDir string
-	Addr    string // 127.0.0.1:PORT
-	args    []string
-	env     []string
-	logPath string
-	https   bool // --tls auto: URL is https:// and /v2/ is probed with the local CA
+	t          testing.TB
+	DataDir    string // persistent: the --data directory; ephemeral: the server's temporary one
+	Addr       string // 127.0.0.1:PORT
+	args       []string
+	env        []string
+	logPath    string
+	https      bool // --tls auto: URL is https:// and /v2/ is probed with the local CA
+	persistent bool
+	tmpDir     string // ephemeral: berth's TMPDIR
+	readyFile  string // ephemeral: --ready-file
+	auditDir   string // ephemeral: where --audit-log writes (outlives the data directory for the secret sweep)
+	started    bool
 
 	mu        sync.Mutex
 	cmd       *exec.Cmd
@@ -134,8 +146,25 @@ func WithTLSAuto() BerthOption {
 	return func(b *Berth) { b.https, b.args = true, append(b.args, "--tls", "auto") }
 }
 
-// WithDataDir makes berth use dir instead of a fresh temporary data directory.
-func WithDataDir(dir string) BerthOption { return func(b *Berth) { b.DataDir = dir } }
+// WithDataDir makes berth use dir instead of a fresh temporary data directory
+// (implies Persistent).
+func WithDataDir(dir string) BerthOption {
+	return func(b *Berth) { b.DataDir, b.persistent = dir, true }
+}
+
+// Persistent runs berth on a --data directory that survives Restart, Kill9
+// and Start instead of --ephemeral.
+func Persistent() BerthOption { return func(b *Berth) { b.persistent = true } }
+
+// hasFlag reports whether args set the flag (--name VALUE or --name=VALUE).
+func hasFlag(args []string, name string) bool {
+	for _, a := range args {
+		if a == name || strings.HasPrefix(a, name+"=") {
+			return true
+		}
+	}
+	return false
+}
 
 // StartBerth starts `berth serve` on a free loopback port and stops it at cleanup.
 func StartBerth(t testing.TB, opts ...BerthOption) *Berth {
@@ -144,8 +173,20 @@ func StartBerth(t testing.TB, opts ...BerthOption) *Berth {
 	for _, o := range opts {
 		o(b)
 	}
-	if b.DataDir == "" {
+	b.persistent = b.persistent || hasFlag(b.args, "--metadata") || hasFlag(b.args, "--storage")
+	if b.persistent && b.DataDir == "" {
 		b.DataDir = filepath.Join(t.TempDir(), "data")
+	}
+	if !b.persistent {
+		b.tmpDir = filepath.Join(t.TempDir(), "tmp")
+		if err := os.Mkdir(b.tmpDir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		b.readyFile = filepath.Join(t.TempDir(), "ready")
+		if !hasFlag(b.args, "--audit-log") {
+			b.auditDir = t.TempDir()
+			b.args = append(b.args, "--audit-log", filepath.Join(b.auditDir, "audit.log"))
+		}
 	}
 	b.logPath = filepath.Join(t.TempDir(), "berth.log")
 	b.Start(t)
@@ -168,21 +209,34 @@ func (b *Berth) Start(t testing.TB) {
 	if b.cmd != nil {
 		t.Fatalf("berth already running at %s", b.Addr)
 	}
-	if !b.reuseAddr || b.Addr == "" {
-		b.Addr = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	if b.started && !b.persistent {
+		t.Fatalf("an ephemeral berth has no data to start again on: use StartBerth(t, Persistent())")
+	}
+	b.started = true
+	var args []string
+	if b.persistent {
+		if !b.reuseAddr || b.Addr == "" {
+			b.Addr = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+		}
+		args = []string{"serve", "--addr", b.Addr, "--data", b.DataDir}
+	} else {
+		args = []string{"serve", "--ephemeral", "--addr", "127.0.0.1:0", "--ready-file", b.readyFile}
 	}
 	b.reuseAddr = false
+	args = append(args, b.args...)
 	logFile, err := os.OpenFile(b.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		t.Fatal(err)
 	}
-	fmt.Fprintf(logFile, "----- berth serve --addr %s (%s)\n", b.Addr, time.Now().UTC().Format(time.RFC3339))
-	args := append([]string{"serve", "--addr", b.Addr, "--data", b.DataDir}, b.args...)
+	fmt.Fprintf(logFile, "----- berth %s (%s)\n", strings.Join(args, " "), time.Now().UTC().Format(time.RFC3339))
 	cmd := exec.Command(os.Getenv("BERTH_BIN"), args...)
 	cmd.Env = append(os.Environ(),
 		"BERTH_ROOT_ACCESS_KEY_ID="+RootAccessKeyID,
 		"BERTH_ROOT_SECRET_ACCESS_KEY="+RootSecretAccessKey,
 	)
+	if b.tmpDir != "" {
+		cmd.Env = append(cmd.Env, "TMPDIR="+b.tmpDir)
+	}
 	cmd.Env = append(cmd.Env, b.env...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
@@ -196,8 +250,46 @@ func (b *Berth) Start(t testing.TB) {
 		close(done)
 	}()
 	b.cmd, b.done = cmd, done
+	if !b.persistent {
+		if err := b.waitForReadyFile(done); err != nil {
+			t.Fatalf("ephemeral berth did not become ready: %v\nlog:\n%s", err, b.LogTail(40))
+		}
+	}
 	if err := waitForV2With(b.URL()+"/v2/", done, b.probeClient); err != nil {
 		t.Fatalf("berth at %s did not become ready: %v\nlog:\n%s", b.Addr, err, b.LogTail(40))
+	}
+}
+
+// waitForReadyFile learns the port an ephemeral berth chose from its ready
+// file (the export lines of --print-env) and where it keeps its data.
+func (b *Berth) waitForReadyFile(exited <-chan struct{}) error {
+	deadline := time.Now().Add(60 * time.Second)
+	for ; ; time.Sleep(5 * time.Millisecond) {
+		select {
+		case <-exited:
+			return errors.New("berth exited during start-up")
+		default:
+		}
+		data, err := os.ReadFile(b.readyFile)
+		if err == nil {
+			for _, line := range strings.Split(string(data), "\n") {
+				if v, ok := strings.CutPrefix(line, "export BERTH_REGISTRY="); ok {
+					b.Addr = v
+				}
+			}
+			if b.Addr == "" {
+				return fmt.Errorf("ready file has no BERTH_REGISTRY:\n%s", data)
+			}
+			dirs, _ := filepath.Glob(filepath.Join(b.tmpDir, "berth-ephemeral-*"))
+			if len(dirs) != 1 {
+				return fmt.Errorf("want one berth-ephemeral-* directory in TMPDIR, found %v", dirs)
+			}
+			b.DataDir = dirs[0]
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("no ready file %s within 60s", b.readyFile)
+		}
 	}
 }
 
@@ -249,6 +341,15 @@ func (b *Berth) Stop() {
 		<-b.done
 	}
 	b.cmd = nil
+	if !b.persistent {
+		// A graceful stop removes the ephemeral data and the ready file.
+		if left, _ := os.ReadDir(b.tmpDir); len(left) > 0 {
+			b.t.Errorf("ephemeral berth left %d entries in its TMPDIR after SIGTERM (first: %s)", len(left), left[0].Name())
+		}
+		if _, err := os.Stat(b.readyFile); err == nil {
+			b.t.Errorf("ephemeral berth left its ready file %s", b.readyFile)
+		}
+	}
 }
 
 // Kill9 kills berth with SIGKILL: no shutdown code runs.
@@ -273,7 +374,8 @@ func (b *Berth) StartOnSameAddr(t testing.TB) {
 	b.Start(t)
 }
 
-// Restart stops berth gracefully and starts it again on the same data directory.
+// Restart stops berth gracefully and starts it again on the same data
+// directory (Persistent only).
 func (b *Berth) Restart(t testing.TB) {
 	t.Helper()
 	b.Stop()

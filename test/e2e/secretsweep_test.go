@@ -86,7 +86,11 @@ func walkSecrets(v any) {
 // a known secret in any common encoding.
 func (b *Berth) checkNoSecretsLogged(t testing.TB) {
 	files := []string{b.logPath}
-	rotated, _ := filepath.Glob(filepath.Join(b.DataDir, "audit", "audit.log*"))
+	auditDir := b.auditDir
+	if auditDir == "" {
+		auditDir = filepath.Join(b.DataDir, "audit")
+	}
+	rotated, _ := filepath.Glob(filepath.Join(auditDir, "audit.log*"))
 	files = append(files, rotated...)
 	for _, f := range files {
 		data, err := os.ReadFile(f)
