@@ -66,9 +66,8 @@ print(c.describe_repositories(repositoryNames=["tls/app"])["repositories"][0]["r
 		}
 	}
 
-	// berth's own client: loopback hosts default to plain HTTP, so a
-	// loopback berth with --tls auto is named with BERTH_ENDPOINT.
-	password := strings.TrimSpace(mustRun(t, Cmd{Name: bin, Args: []string{"get-login-password", "--registry", registry}, Env: append(env, "BERTH_ENDPOINT="+endpoint)}))
+	// berth's own client finds out that this loopback port speaks TLS.
+	password := strings.TrimSpace(mustRun(t, Cmd{Name: bin, Args: []string{"get-login-password", "--registry", registry}, Env: env}))
 	if password == "" {
 		t.Fatal("empty password")
 	}

@@ -17,7 +17,8 @@
 //
 // Scheme: https, except http when the mapping says "insecure": true or the
 // host is loopback (localhost, *.localhost, 127.0.0.0/8, ::1) — the same
-// exemption Docker applies to loopback registries.
+// exemption Docker applies to loopback registries — and does not answer a
+// TLS handshake on its port.
 package endpoint
 
 import (
@@ -98,6 +99,9 @@ type Resolver struct {
 	mappings      []mapped // env first, then file; exact patterns before globs
 	berthEndpoint string
 	mappingFile   string
+	// loopbackTLS reports whether a loopback host:port speaks TLS
+	// (tls.go); nil means never.
+	loopbackTLS func(hostport string) bool
 }
 
 // ecrHostRE is amazon-ecr-credential-helper's private-registry pattern.
@@ -126,7 +130,7 @@ func ConfigDir(getenv func(string) string) string {
 // BERTH_ENDPOINT. A missing mapping file is fine; a malformed one is an error
 // naming the file and field.
 func New(getenv func(string) string) (*Resolver, error) {
-	r := &Resolver{}
+	r := &Resolver{loopbackTLS: newTLSProbe()}
 	if dir := ConfigDir(getenv); dir != "" {
 		r.mappingFile = filepath.Join(dir, MappingFileName)
 	}
@@ -302,7 +306,7 @@ func (r *Resolver) Resolve(hostOrURL string) (Target, error) {
 		if m.entry.RegistryID != "" {
 			t.Account = m.entry.RegistryID
 		}
-		t.RegistryURL = scheme(t) + "://" + host
+		t.RegistryURL = r.scheme(t) + "://" + host
 		return t, nil
 	}
 	if g := ecrHostRE.FindStringSubmatch(hostname); g != nil {
@@ -329,7 +333,7 @@ func (r *Resolver) Resolve(hostOrURL string) (Target, error) {
 	if r.berthEndpoint != "" {
 		t.Source = "BERTH_ENDPOINT"
 	}
-	t.RegistryURL = scheme(t) + "://" + host
+	t.RegistryURL = r.scheme(t) + "://" + host
 	return t, nil
 }
 
@@ -337,7 +341,7 @@ func (r *Resolver) defaultBerthEndpoint(t Target) string {
 	if r.berthEndpoint != "" {
 		return r.berthEndpoint
 	}
-	return scheme(t) + "://" + t.Host
+	return r.scheme(t) + "://" + t.Host
 }
 
 func fillFromHost(t *Target, hostname string) {
@@ -362,8 +366,17 @@ func (r *Resolver) match(host string) (mapped, bool) {
 	return mapped{}, false
 }
 
-func scheme(t Target) string {
-	if t.Insecure || IsLoopback(t.Host) {
+func (r *Resolver) scheme(t Target) string {
+	if t.Insecure {
+		return "http"
+	}
+	if IsLoopback(t.Host) {
+		// Loopback registries are plain HTTP unless they answer TLS
+		// (berth serve --tls auto on 127.0.0.1): docker tries HTTPS
+		// first on them too.
+		if r.loopbackTLS != nil && r.loopbackTLS(t.Host) {
+			return "https"
+		}
 		return "http"
 	}
 	return "https"
