@@ -147,6 +147,9 @@ func (c *Config) registryHosts(listen string) []string {
 	var hosts []string
 	if ip := net.ParseIP(host); host == "" || host == "localhost" || ip != nil && (ip.IsUnspecified() || ip.IsLoopback()) {
 		hosts = append(hosts, withPort("localhost"), withPort("127.0.0.1"))
+		if hn, err := os.Hostname(); err == nil && hn != "" && (host == "" || ip != nil && ip.IsUnspecified()) {
+			hosts = append(hosts, withPort(strings.ToLower(hn))) // what other machines are likely to use
+		}
 	} else {
 		hosts = append(hosts, withPort(host))
 	}

@@ -249,6 +249,11 @@ func TestTLSNamesOnAnUnspecifiedAddressCoverTheInterfaces(t *testing.T) {
 	if n := named.tlsNames(&net.TCPAddr{IP: net.ParseIP("10.1.2.3"), Port: 443}); !slices.Contains(n, "registry.internal") || !slices.Contains(n, "10.1.2.3") || !slices.Contains(n, "*.dkr.ecr.eu-west-2.example.com") || slices.Contains(n, "*.dkr.ecr.eu-west-2.localhost") {
 		t.Errorf("names %v", n)
 	}
+	if hn, err := os.Hostname(); err == nil {
+		if h := cfg.registryHosts("0.0.0.0:5000"); !slices.Contains(h, strings.ToLower(hn)+":5000") || !slices.Contains(h, "127.0.0.1:5000") {
+			t.Errorf("registry hosts on 0.0.0.0: %v", h)
+		}
+	}
 	if h := named.registryHosts("registry.internal:443"); !slices.Equal(h, []string{"registry.internal", "111111111111.dkr.ecr.eu-west-2.example.com"}) {
 		t.Errorf("registry hosts %v", h)
 	}
