@@ -52,8 +52,20 @@ type world struct {
 func newWorld(t *testing.T) *world {
 	t.Helper()
 	s, ts := newServer(t)
+	return withAccounts(t, worldOn(t, s, ts))
+}
+
+// worldOn is the world of an already started server (no accounts B and C).
+func worldOn(t *testing.T, s *server.Server, ts *httptest.Server) *world {
+	t.Helper()
 	u, _ := url.Parse(ts.URL)
-	w := &world{t: t, srv: s, ts: ts, port: u.Port(), rootA: creds{key: opKey, secret: opSecret}, region: "us-east-1"}
+	return &world{t: t, srv: s, ts: ts, port: u.Port(), rootA: creds{key: opKey, secret: opSecret}, region: "us-east-1"}
+}
+
+// withAccounts creates accounts B and C through the admin endpoint.
+func withAccounts(t *testing.T, w *world) *world {
+	t.Helper()
+	ts := w.ts
 	op := w.rootA.aws()
 	for _, acct := range []struct {
 		id  string
@@ -154,6 +166,12 @@ func (w *world) call(c creds, service, region, target string, body any) (int, st
 	if target != "" {
 		req.Header.Set("X-Amz-Target", target)
 	}
+	return w.send(c, req, service, region, payload)
+}
+
+// send signs req (with the headers it already carries) and payload as c, and sends it.
+func (w *world) send(c creds, req *http.Request, service, region string, payload []byte) (int, string) {
+	w.t.Helper()
 	req.Body = io.NopCloser(bytes.NewReader(payload))
 	req.ContentLength = int64(len(payload))
 	if err := v4.NewSigner().SignHTTP(context.Background(), c.aws(), req, sigv4.HashHex(payload), service, region, time.Now()); err != nil {

@@ -6,16 +6,12 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
 	"github.com/berth-dev/berth/internal/server"
-	"github.com/berth-dev/berth/internal/sigv4"
 )
 
 // signAndSend signs req (with whatever extra headers it carries) for a
@@ -24,18 +20,7 @@ func (w *world) signAndSend(c creds, req *http.Request, service, target string, 
 	w.t.Helper()
 	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
 	req.Header.Set("X-Amz-Target", target)
-	req.Body = io.NopCloser(bytes.NewReader(payload))
-	req.ContentLength = int64(len(payload))
-	if err := v4.NewSigner().SignHTTP(w.t.Context(), c.aws(), req, sigv4.HashHex(payload), service, w.region, time.Now()); err != nil {
-		w.t.Fatal(err)
-	}
-	r, err := http.DefaultClient.Do(req)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	defer r.Body.Close()
-	b, _ := io.ReadAll(r.Body)
-	return r.StatusCode, string(b)
+	return w.send(c, req, service, w.region, payload)
 }
 
 // The re-check list of issue 16: each test pins behaviour that must hold.
@@ -272,8 +257,7 @@ func TestSourceIpBehindTrustedProxy(t *testing.T) {
 	t.Cleanup(func() { s.Close() })
 	ts := httptest.NewServer(s.Handler())
 	t.Cleanup(ts.Close)
-	u, _ := url.Parse(ts.URL)
-	w := &world{t: t, srv: s, ts: ts, port: u.Port(), rootA: creds{key: opKey, secret: opSecret}, region: "us-east-1"}
+	w := worldOn(t, s, ts)
 	dev := w.newUser(w.rootA, "dev", policyDoc(allowAll,
 		`{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"NotIpAddress":{"aws:SourceIp":"10.0.0.0/8"}}}`))
 	send := func(xff string) (int, string) {
