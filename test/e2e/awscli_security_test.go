@@ -29,7 +29,9 @@ func TestAWSCLISecurityGuardrails(t *testing.T) {
 	awsCLI(t, b, root, &key, "iam", "create-access-key", "--user-name", "guarded")
 	user := awsEnv(key.AccessKey.AccessKeyId, key.AccessKey.SecretAccessKey, "")
 
-	var out struct{ Repositories []struct{ RepositoryName string } }
+	var out struct {
+		Repositories []struct{ RepositoryName string }
+	}
 	awsCLI(t, b, user, &out, "ecr", "describe-repositories", "--region", "us-east-1")
 	if len(out.Repositories) != 1 || out.Repositories[0].RepositoryName != "pub" {
 		t.Errorf("describe-repositories as guarded: %+v", out.Repositories)
