@@ -21,6 +21,7 @@ import (
 	"github.com/berth-dev/berth/internal/auth"
 	"github.com/berth-dev/berth/internal/authz"
 	"github.com/berth-dev/berth/internal/awsapi/ecr"
+	"github.com/berth-dev/berth/internal/console"
 	"github.com/berth-dev/berth/internal/ecrhost"
 	"github.com/berth-dev/berth/internal/httpx"
 	"github.com/berth-dev/berth/internal/iamsvc"
@@ -164,6 +165,10 @@ func (s *Server) buildHandler(ctx context.Context) (http.Handler, error) {
 		return nil, err
 	}
 
+	web, err := s.newConsole()
+	if err != nil {
+		return nil, err
+	}
 	ids, err := httpx.NewIDGenerator()
 	if err != nil {
 		return nil, err
@@ -182,6 +187,10 @@ func (s *Server) buildHandler(ctx context.Context) (http.Handler, error) {
 		}
 		if strings.HasPrefix(r.URL.Path, AdminPathPrefix) {
 			admin.ServeHTTP(w, r)
+			return
+		}
+		if console.Handles(r.URL.Path) {
+			web.ServeHTTP(w, r)
 			return
 		}
 		awsAPI.ServeHTTP(w, r)
