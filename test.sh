@@ -21,6 +21,8 @@ export BERTH_TEST_REQUIRE_MINIO=1
 export BERTH_TEST_REQUIRE_PG=1
 # install-deps.sh installs the distribution registry (pull-through upstream tests).
 export BERTH_TEST_REQUIRE_REGISTRY=1
+# …and chromium (the console's browser test).
+export BERTH_TEST_REQUIRE_CHROMIUM=1
 tmp=$(mktemp -d /tmp/berth-test.XXXXXX)
 docker_dir="$tmp/docker"
 docker_started=0

@@ -19,6 +19,7 @@ declare -A need=(
 	[pg_ctlcluster]=postgresql # initdb + pg_ctl for the PostgreSQL metadata tests (scripts/postgres.sh)
 	[haproxy]=haproxy # the load balancer in front of the 3-node cluster test (test/e2e/cluster_test.go)
 	[curl]=curl
+	[chromium]=chromium # headless browser for the console's chromedp test (internal/console)
 	[ip]=iproute2
 	[python3]=python3
 	[git]=git

@@ -293,7 +293,8 @@ func TestSeed004PolicyFlow(t *testing.T) {
 	if got := e.storedPolicy("release/app"); got != "" {
 		t.Fatalf("a refused policy was stored: %q", got)
 	}
-	p := b.post("/console/edit-policy/release/app", url.Values{"csrf": {token}, "policy": {seedPolicy}})
+	// As a browser sends a textarea: CRLF line breaks, stored as LF.
+	p := b.post("/console/edit-policy/release/app", url.Values{"csrf": {token}, "policy": {strings.ReplaceAll(seedPolicy, "\n", "\r\n")}})
 	if p.status != http.StatusSeeOther || p.location != "/console/permissions/release/app?saved=1" {
 		t.Fatalf("save: %d %q\n%s", p.status, p.location, p.body)
 	}

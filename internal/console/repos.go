@@ -225,7 +225,9 @@ func (h *Handler) editPolicyForm(w http.ResponseWriter, r *http.Request, v *view
 // kept as typed so that nothing the user wrote is lost.
 func (h *Handler) savePolicy(w http.ResponseWriter, r *http.Request, v *view) {
 	name := repoName(r)
-	draft := r.PostForm.Get("policy")
+	// Browsers send a textarea's line breaks as CRLF (HTML's form
+	// encoding); the policy is stored as the user wrote it, with LF.
+	draft := strings.ReplaceAll(r.PostForm.Get("policy"), "\r\n", "\n")
 	err := h.call(r, v, "SetRepositoryPolicy", map[string]any{"repositoryName": name, "policyText": draft}, nil)
 	if err == nil {
 		http.Redirect(w, r, PathPrefix+"/permissions/"+name+"?saved=1", http.StatusSeeOther)
