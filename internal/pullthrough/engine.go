@@ -466,6 +466,11 @@ func (e *Engine) refreshTag(t *target, tag string, have *Manifest, authorize Aut
 	if err != nil {
 		return nil, apierr.Wrap(apierr.UpstreamUnavailable, err, "%s", err.Error())
 	}
+	if have == nil {
+		// Nothing cached to compare: GET at once (one round trip fewer,
+		// and a failure's body says why).
+		return e.fetchManifest(t, tag)
+	}
 	head, err := u.HeadManifest(ctx, t.repo, tag)
 	if err != nil {
 		return e.stale(t, tag, have, err)

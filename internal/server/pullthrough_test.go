@@ -7,9 +7,11 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -561,5 +563,88 @@ func TestPullThroughBearerToken(t *testing.T) {
 	}
 	if _, err := w.pullAll(w.rootA, "bad/hub/app:v1"); err == nil || !strings.Contains(err.Error(), bad) {
 		t.Fatalf("wrong password at the token endpoint: %v", err)
+	}
+}
+
+// TestPullThroughTemplateAndExpiredCredentials: the first pull creates the
+// repository with the PULL_THROUGH_CACHE creation template (not the
+// CREATE_ON_PUSH one); later, credentials the upstream rejects (rotated
+// upstream, stale secret) make a due tag come from the cache, marked stale.
+func TestPullThroughTemplateAndExpiredCredentials(t *testing.T) {
+	w := newPTCWorld(t, server.PullThroughConfig{Revalidate: time.Millisecond})
+	img, _ := random.Image(64<<10, 1)
+	w.pushUpstream("lib/app:1", img)
+	arn := w.rule("up", upUser, upPass)
+	w.mustOK(w.ecr(w.rootA, "CreateRepositoryCreationTemplate", `{"prefix":"up","appliedFor":["PULL_THROUGH_CACHE"],
+		"imageTagMutability":"MUTABLE","resourceTags":[{"Key":"source","Value":"pull-through"}],"description":"ptc"}`))
+	w.mustOK(w.ecr(w.rootA, "CreateRepositoryCreationTemplate", `{"prefix":"up/lib","appliedFor":["CREATE_ON_PUSH"],
+		"imageTagMutability":"IMMUTABLE"}`))
+	if _, err := w.pullAll(w.rootA, "up/lib/app:1"); err != nil {
+		t.Fatal(err)
+	}
+	st, body := w.ecr(w.rootA, "DescribeRepositories", `{"repositoryNames":["up/lib/app"]}`)
+	if st != 200 || !strings.Contains(body, `"imageTagMutability":"MUTABLE"`) {
+		t.Fatalf("repository created by the first pull: %d %s", st, body)
+	}
+	var repo struct {
+		Repositories []struct{ RepositoryArn string } `json:"repositories"`
+	}
+	_ = json.Unmarshal([]byte(body), &repo)
+	st, body = w.ecr(w.rootA, "ListTagsForResource", `{"resourceArn":"`+repo.Repositories[0].RepositoryArn+`"}`)
+	if st != 200 || !strings.Contains(body, `"pull-through"`) {
+		t.Fatalf("template tags on the created repository: %d %s", st, body)
+	}
+	w.waitStored("up/lib/app", "1")
+
+	w.mustOK(w.sm(w.rootA, "PutSecretValue", map[string]string{"SecretId": arn, "SecretString": `{"username":"vendor","accessToken":"expired"}`}))
+	time.Sleep(2 * time.Millisecond)
+	r := w.v2(w.host("", ""), opKey, opSecret, "GET", "/v2/up/lib/app/manifests/1", map[string]string{"Accept": string(types.DockerManifestSchema2)}, nil)
+	if r.status != 200 || r.header.Get(ocireg.CacheHeader) != "stale" {
+		t.Fatalf("pull with rejected upstream credentials: %d %v %s", r.status, r.header, r.body)
+	}
+	if _, err := w.pullAll(w.rootA, "up/lib/app:2"); err == nil || !strings.Contains(err.Error(), arn) {
+		t.Fatalf("uncached tag with rejected credentials: %v", err)
+	}
+}
+
+// TestPullThroughRateLimited: an upstream answering 429 (Docker Hub's pull
+// limit) behind a proxy: cached tags are served stale, uncached ones fail
+// with the upstream's reason.
+func TestPullThroughRateLimited(t *testing.T) {
+	w := newPTCWorld(t, server.PullThroughConfig{Revalidate: time.Millisecond})
+	target, _ := url.Parse(w.up.URL())
+	var limited atomic.Bool
+	proxy := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if limited.Load() {
+			rw.Header().Set("Retry-After", "3600")
+			rw.WriteHeader(http.StatusTooManyRequests)
+			_, _ = io.WriteString(rw, `{"errors":[{"code":"TOOMANYREQUESTS","message":"You have reached your pull rate limit."}]}`)
+			return
+		}
+		httputil.NewSingleHostReverseProxy(target).ServeHTTP(rw, r)
+	}))
+	t.Cleanup(proxy.Close)
+	img, _ := random.Image(64<<10, 1)
+	w.pushUpstream("lib/app:1", img)
+	w.pushUpstream("lib/app:2", img)
+	secret, _ := json.Marshal(map[string]string{"username": upUser, "accessToken": upPass})
+	body := w.mustOK(w.sm(w.rootA, "CreateSecret", map[string]string{"Name": "ecr-pullthroughcache/hub", "SecretString": string(secret)}))
+	var out struct{ ARN string }
+	_ = json.Unmarshal([]byte(body), &out)
+	w.mustOK(w.ecr(w.rootA, "CreatePullThroughCacheRule", map[string]string{
+		"ecrRepositoryPrefix": "hub", "upstreamRegistryUrl": proxy.URL, "credentialArn": out.ARN}))
+	if _, err := w.pullAll(w.rootA, "hub/lib/app:1"); err != nil {
+		t.Fatal(err)
+	}
+	w.waitStored("hub/lib/app", "1")
+	limited.Store(true)
+	time.Sleep(2 * time.Millisecond)
+	r := w.v2(w.host("", ""), opKey, opSecret, "GET", "/v2/hub/lib/app/manifests/1", map[string]string{"Accept": string(types.DockerManifestSchema2)}, nil)
+	if r.status != 200 || r.header.Get(ocireg.CacheHeader) != "stale" {
+		t.Fatalf("cached tag while rate limited: %d %v", r.status, r.header)
+	}
+	r = w.v2(w.host("", ""), opKey, opSecret, "GET", "/v2/hub/lib/app/manifests/2", nil, nil)
+	if r.status != http.StatusBadGateway || !strings.Contains(r.body, "429") || !strings.Contains(r.body, "pull rate limit") {
+		t.Fatalf("uncached tag while rate limited: %d %s", r.status, r.body)
 	}
 }
