@@ -27,11 +27,14 @@ minio=${BERTH_MINIO_BIN:-${BERTH_CACHE_DIR:-$HOME/.cache/berth}/bin/minio}
 [[ -x $minio ]] || die "MinIO not found at $minio (scripts/install-deps.sh builds it)"
 command -v haproxy >/dev/null || die "haproxy not installed"
 
-pids=()
+# Every process started is recorded in a file: serve and haproxy_for run in
+# $(…) subshells, where an array would not survive.
+pidfile="$work/pids"
+: >"$pidfile"
 pg_dir="$work/postgres"
 cleanup() {
 	local p
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	while read -r p; do kill "$p" 2>/dev/null || true; done <"$pidfile"
 	wait 2>/dev/null || true
 	"$here/postgres.sh" stop "$pg_dir" || true
 }
@@ -49,7 +52,7 @@ minio_port=$(free_port)
 MINIO_ROOT_USER=berthbench MINIO_ROOT_PASSWORD=berthbench-secret \
 	"$minio" server "$work/minio" --address "127.0.0.1:$minio_port" --console-address "127.0.0.1:$(free_port)" \
 	>"$work/minio.log" 2>&1 &
-pids+=($!)
+echo $! >>"$pidfile"
 export AWS_ACCESS_KEY_ID=berthbench AWS_SECRET_ACCESS_KEY=berthbench-secret AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
 wait_http_status "http://127.0.0.1:$minio_port/minio/health/live" 200 60
 aws --endpoint-url "http://127.0.0.1:$minio_port" s3 mb s3://berth-bench >/dev/null
@@ -61,7 +64,7 @@ serve() {
 	shift
 	port=$(free_port)
 	"$work/berth" serve --addr "127.0.0.1:$port" --data "$work/$name" "$@" >"$work/$name.log" 2>&1 &
-	pids+=($!)
+	echo $! >>"$pidfile"
 	wait_http_status "http://127.0.0.1:$port/v2/" 401 60
 	echo "$port"
 }
@@ -80,7 +83,7 @@ haproxy_for() {
 		done
 	} >"$work/$name.haproxy.cfg"
 	haproxy -db -f "$work/$name.haproxy.cfg" >"$work/$name.haproxy.log" 2>&1 &
-	pids+=($!)
+	echo $! >>"$pidfile"
 	wait_http_status "http://127.0.0.1:$port/v2/" 401 30
 	echo "$port"
 }
