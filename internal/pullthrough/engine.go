@@ -484,6 +484,21 @@ func (e *Engine) refreshTag(t *target, tag string, have *Manifest, authorize Aut
 		e.startImport(t, have)
 		return have, nil
 	}
+	if pinned, err := e.tagPinned(ctx, t.k, tag, have); err != nil || pinned {
+		if err != nil {
+			return nil, err
+		}
+		// The repository's mutability setting freezes this tag: the cache
+		// keeps what it stored, as a push could not move it either.
+		e.upstreamOK(t)
+		if err := e.store.setTag(ctx, t.k, tag, have.Digest, e.now()); err != nil {
+			return nil, err
+		}
+		e.log.Info("pull-through: tag moved upstream but is immutable here; keeping the cached image",
+			"repo", t.k.Name, "tag", tag, "digest", string(have.Digest))
+		have.Cache = "hit"
+		return have, nil
+	}
 	if have != nil && authorize(ActionBatchImportUpstreamImage) != nil {
 		// The tag moved upstream but this caller may not import: it gets
 		// the copy it may read, and a caller who may import updates it.
@@ -495,6 +510,27 @@ func (e *Engine) refreshTag(t *target, tag string, have *Manifest, authorize Aut
 		return e.stale(t, tag, have, err)
 	}
 	return m, nil
+}
+
+// tagPinned reports whether tag is stored in k at have's digest and k's
+// tag mutability setting forbids moving it (IMMUTABLE, or the tag matched
+// by the *_WITH_EXCLUSION filters accordingly).
+func (e *Engine) tagPinned(ctx context.Context, k storage.RepoKey, tag string, have *Manifest) (bool, error) {
+	if have == nil {
+		return false, nil
+	}
+	r, err := e.img.Repository(ctx, k)
+	if apierr.HasCode(err, apierr.NameUnknown) {
+		return false, nil
+	}
+	if err != nil || !storage.TagImmutable(r.TagMutability, r.MutabilityFilters, tag) {
+		return false, err
+	}
+	cur, err := e.img.GetManifest(ctx, k, ociref.Reference{Tag: tag})
+	if apierr.HasCode(err, apierr.ManifestUnknown) {
+		return false, nil
+	}
+	return err == nil && cur.Digest == have.Digest, err
 }
 
 // stale answers a failed upstream exchange: the last good copy (marked)

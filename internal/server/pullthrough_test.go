@@ -648,3 +648,44 @@ func TestPullThroughRateLimited(t *testing.T) {
 		t.Fatalf("uncached tag while rate limited: %d %s", r.status, r.body)
 	}
 }
+
+// TestPullThroughTagImmutability: a cached repository set to
+// IMMUTABLE_WITH_EXCLUSION keeps an immutable tag where it was cached when
+// the upstream moves it, while an excluded tag follows the upstream.
+func TestPullThroughTagImmutability(t *testing.T) {
+	w := newPTCWorld(t, server.PullThroughConfig{Revalidate: time.Millisecond})
+	w.rule("up", upUser, upPass)
+	w.mustOK(w.ecr(w.rootA, "CreateRepository", `{"repositoryName":"up/app","imageTagMutability":"IMMUTABLE_WITH_EXCLUSION",
+		"imageTagMutabilityExclusionFilters":[{"filterType":"WILDCARD","filter":"latest"},{"filterType":"WILDCARD","filter":"dev-*"}]}`))
+	first, _ := random.Image(32<<10, 1)
+	firstDg, _ := first.Digest()
+	tags := []string{"v1", "latest", "dev-7"}
+	for _, tag := range tags {
+		w.pushUpstream("app:"+tag, first)
+		if got, err := w.pullAll(w.rootA, "up/app:"+tag); err != nil || got != firstDg {
+			t.Fatalf("first pull of %s: %v %s", tag, err, got)
+		}
+		w.waitStoredDigest("up/app", tag, firstDg.String())
+	}
+	second, _ := random.Image(32<<10, 1)
+	secondDg, _ := second.Digest()
+	for _, tag := range tags {
+		w.pushUpstream("app:"+tag, second)
+	}
+	time.Sleep(2 * time.Millisecond) // past the revalidation interval
+	for _, tc := range []struct {
+		tag  string
+		want v1.Hash
+	}{{"v1", firstDg}, {"latest", secondDg}, {"dev-7", secondDg}} {
+		got, err := w.pullAll(w.rootA, "up/app:"+tc.tag)
+		if err != nil || got != tc.want {
+			t.Fatalf("pull of %s after the upstream moved it: %v %s, want %s", tc.tag, err, got, tc.want)
+		}
+		w.waitStoredDigest("up/app", tc.tag, tc.want.String())
+	}
+	// The frozen tag stays frozen on later pulls too.
+	time.Sleep(2 * time.Millisecond)
+	if got, err := w.pullAll(w.rootA, "up/app:v1"); err != nil || got != firstDg {
+		t.Fatalf("second pull of frozen v1: %v %s", err, got)
+	}
+}

@@ -131,7 +131,7 @@ func putTag(ctx context.Context, tx *sql.Tx, k storage.RepoKey, repo repoRow, ta
 	case err == nil && cur == id:
 		return nil
 	case err == nil:
-		if TagImmutable(repo.mutability, repo.filters, tag) {
+		if storage.TagImmutable(repo.mutability, repo.filters, tag) {
 			return apierr.New(apierr.TagImmutable,
 				"The image tag '%s' already exists in the '%s' repository and cannot be overwritten because the repository is immutable.",
 				tag, k.Name)
@@ -143,59 +143,6 @@ func putTag(ctx context.Context, tx *sql.Tx, k storage.RepoKey, repo repoRow, ta
 		ON CONFLICT (repo_id, tag) DO UPDATE SET manifest_id = excluded.manifest_id, updated_at = excluded.updated_at`,
 		repo.id, tag, id, time.Now().UnixNano())
 	return err
-}
-
-// TagImmutable reports whether an existing tag may not be moved under the
-// repository's ECR mutability setting. Filters are ECR WILDCARD patterns in
-// which '*' matches any run of characters:
-//   - IMMUTABLE_WITH_EXCLUSION: immutable except tags matching a filter;
-//   - MUTABLE_WITH_EXCLUSION: mutable except tags matching a filter.
-func TagImmutable(mutability string, filters []string, tag string) bool {
-	switch mutability {
-	case "IMMUTABLE":
-		return true
-	case "IMMUTABLE_WITH_EXCLUSION":
-		return !matchAny(filters, tag)
-	case "MUTABLE_WITH_EXCLUSION":
-		return matchAny(filters, tag)
-	}
-	return false
-}
-
-func matchAny(patterns []string, s string) bool {
-	for _, p := range patterns {
-		if wildcard(p, s) {
-			return true
-		}
-	}
-	return false
-}
-
-// wildcard matches s against p where '*' is the only metacharacter
-// (iterative, linear backtracking; no regexp compilation per tag).
-func wildcard(p, s string) bool {
-	star, match := -1, 0
-	i, j := 0, 0
-	for j < len(s) {
-		switch {
-		case i < len(p) && p[i] == '*':
-			star, match = i, j
-			i++
-		case i < len(p) && p[i] == s[j]:
-			i++
-			j++
-		case star >= 0:
-			i = star + 1
-			match++
-			j = match
-		default:
-			return false
-		}
-	}
-	for i < len(p) && p[i] == '*' {
-		i++
-	}
-	return i == len(p)
 }
 
 func scanManifest(sc scanner) (*storage.Manifest, error) {

@@ -77,7 +77,7 @@ func TestWildcard(t *testing.T) {
 		{"**", "x", true}, {"v1.?", "v1.2", false}, {"*-rc*", "1.0-rc1", true}, {"latest", "latest", true},
 		{"latest", "latest2", false}, {"*aab", "aaaab", true},
 	} {
-		if got := wildcard(tc.p, tc.s); got != tc.want {
+		if got := storage.WildcardMatch(tc.p, tc.s); got != tc.want {
 			t.Errorf("wildcard(%q, %q) = %v, want %v", tc.p, tc.s, got, tc.want)
 		}
 	}
