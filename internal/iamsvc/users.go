@@ -7,6 +7,7 @@ import (
 
 	"github.com/berth-dev/berth/internal/apierr"
 	"github.com/berth-dev/berth/internal/arn"
+	"github.com/berth-dev/berth/internal/awstags"
 )
 
 // Account is a 12-digit account with its root user.
@@ -238,8 +239,8 @@ func (s *Service) TagUser(ctx context.Context, account, name string, tags []Tag)
 			return noSuchUser(name)
 		}
 		merged := mergeTags(u.Tags, tags)
-		if len(merged) > 50 {
-			return apierr.New(apierr.IAMLimitExceeded, "Cannot exceed quota for TagsPerUser: 50")
+		if len(merged) > awstags.MaxTags {
+			return tagQuota("User")
 		}
 		u.Tags = merged
 		t.put(kindUser, k, u)
@@ -249,6 +250,9 @@ func (s *Service) TagUser(ctx context.Context, account, name string, tags []Tag)
 
 // UntagUser removes tags by key.
 func (s *Service) UntagUser(ctx context.Context, account, name string, keys []string) error {
+	if err := ValidTagKeys(keys); err != nil {
+		return err
+	}
 	return s.write(ctx, func(t *tx, st *state) error {
 		k := nameKey(account, name)
 		u, ok := st.users[k]

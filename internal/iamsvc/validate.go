@@ -3,8 +3,11 @@ package iamsvc
 import (
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/berth-dev/berth/internal/apierr"
+	"github.com/berth-dev/berth/internal/awstags"
 	"github.com/berth-dev/berth/internal/iam"
 )
 
@@ -88,21 +91,41 @@ func parsePolicyDoc(doc string, kind iam.PolicyKind, sizeLimit int) (*iam.Policy
 	return pol, nil
 }
 
+// validTags checks tags against AWS's Tag type. IAM keys are unique
+// case-insensitively.
 func validTags(tags []Tag) error {
-	if len(tags) > 50 {
-		return apierr.New(apierr.IAMLimitExceeded, "Cannot exceed quota for TagsPerUser: 50")
+	conv := make([]awstags.Tag, len(tags))
+	for i, t := range tags {
+		conv[i] = awstags.Tag{Key: t.Key, Value: t.Value}
 	}
-	seen := map[string]bool{}
-	for _, t := range tags {
-		if t.Key == "" || len(t.Key) > 128 || len(t.Value) > 256 {
-			return validationErr(t.Key, "tags.member.key", "Member must have length between 1 and 128")
-		}
-		if seen[t.Key] {
-			return apierr.New(apierr.InvalidInput, "Duplicate tag keys found. Please note that Tag keys are case insensitive.")
-		}
-		seen[t.Key] = true
+	v := awstags.Check(conv, true)
+	if v == nil {
+		return nil
 	}
-	return nil
+	switch v.Problem {
+	case awstags.Duplicate:
+		return apierr.New(apierr.InvalidInput, "Duplicate tag keys found. Please note that Tag keys are case insensitive.")
+	case awstags.TooMany:
+		return validationErr("["+strings.Join(awstags.Keys(conv), ", ")+"]", "tags", v.Constraint())
+	}
+	return validationErr(v.Value(), v.Member("tags"), v.Constraint())
+}
+
+// tagQuota is LimitExceeded for a tag set that would grow past 50.
+func tagQuota(resource string) error {
+	return apierr.New(apierr.IAMLimitExceeded, "Cannot exceed quota for TagsPer%s: %d", resource, awstags.MaxTags)
+}
+
+// ValidTagKeys checks an untag request's keys.
+func ValidTagKeys(keys []string) error {
+	v := awstags.CheckKeys(keys)
+	if v == nil {
+		return nil
+	}
+	if v.Problem == awstags.TooMany {
+		return validationErr("["+strings.Join(keys, ", ")+"]", "tagKeys", v.Constraint())
+	}
+	return validationErr(v.Value(), "tagKeys."+strconv.Itoa(v.Index)+".member", v.Constraint())
 }
 
 func noSuchUser(name string) error {

@@ -10,6 +10,7 @@ import (
 	"github.com/berth-dev/berth/internal/auth"
 	"github.com/berth-dev/berth/internal/awsapi"
 	"github.com/berth-dev/berth/internal/awsapi/protocol"
+	"github.com/berth-dev/berth/internal/awstags"
 	"github.com/berth-dev/berth/internal/ecrhost"
 	"github.com/berth-dev/berth/internal/iam"
 	"github.com/berth-dev/berth/internal/storage"
@@ -389,6 +390,9 @@ func mergeTags(have map[string]string, add []tag) (map[string]string, error) {
 		if len([]rune(v)) > 256 {
 			return nil, apierr.New(apierr.InvalidTagParameter, "Tag value '%s' exceeds the maximum length of 256 characters", v)
 		}
+		if v := awstags.Check([]awstags.Tag{{Key: *t.Key, Value: v}}, false); v != nil && v.Problem == awstags.ValueChars {
+			return nil, apierr.New(apierr.InvalidTagParameter, "Tag value '%s' must match the pattern %s", v.Tag.Value, awstags.ValuePattern)
+		}
 		out[*t.Key] = v
 	}
 	if len(out) > maxTags {
@@ -400,6 +404,9 @@ func mergeTags(have map[string]string, add []tag) (map[string]string, error) {
 func checkTagKey(k string) error {
 	if n := len([]rune(k)); n < 1 || n > 128 {
 		return apierr.New(apierr.InvalidTagParameter, "Tag key '%s' must be between 1 and 128 characters long", k)
+	}
+	if v := awstags.CheckKeys([]string{k}); v != nil {
+		return apierr.New(apierr.InvalidTagParameter, "Tag key '%s' must match the pattern %s", k, awstags.KeyPattern)
 	}
 	if len(k) >= 4 && (k[:4] == "aws:" || k[:4] == "AWS:") {
 		return apierr.New(apierr.InvalidTagParameter, "%s", fmt.Sprintf("Tag keys starting with 'aws:' are reserved: '%s'", k))

@@ -224,6 +224,9 @@ func TestResourceTags(t *testing.T) {
 		{"key too long", *repoARN, []types.Tag{{Key: aws.String(strings.Repeat("k", 129)), Value: aws.String("v")}}, "InvalidTagParameterException"},
 		{"value too long", *repoARN, []types.Tag{{Key: aws.String("k"), Value: aws.String(strings.Repeat("v", 257))}}, "InvalidTagParameterException"},
 		{"over fifty in total", *repoARN, manyTags(50), "TooManyTagsException"},
+		// AWS's Tag type: letters, separators, numbers and _.:/=+-@ only.
+		{"key characters", *repoARN, []types.Tag{{Key: aws.String("NOWAY!"), Value: aws.String("v")}}, "InvalidTagParameterException"},
+		{"value characters", *repoARN, []types.Tag{{Key: aws.String("k"), Value: aws.String("a*b")}}, "InvalidTagParameterException"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -2,10 +2,13 @@ package iamapi_test
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/iam/types"
 
 	"github.com/berth-dev/berth/internal/awsapi/awsapitest"
 	"github.com/berth-dev/berth/internal/iamsvc/iamsvctest"
@@ -91,4 +94,72 @@ func TestAttachWithNonARN(t *testing.T) {
 	// An ARN that names no policy stays InvalidInput.
 	_, err = c.AttachUserPolicy(ctx, &iam.AttachUserPolicyInput{UserName: aws.String("u"), PolicyArn: aws.String("arn:aws:s3:::bucket/policy")})
 	awsapitest.WantErr(t, err, "InvalidInput", 400, "ARN arn:aws:s3:::bucket/policy is not valid.")
+}
+
+// TestTagValidationAsAWS: AWS's Tag type for users, roles and policies,
+// with messages naming the member, the limit and the resource type.
+func TestTagValidationAsAWS(t *testing.T) {
+	ctx := context.Background()
+	e := awsapitest.New(t, awsapitest.IdentityAPIs)
+	c := e.RootIAM()
+	tag := func(k, v string) types.Tag { return types.Tag{Key: aws.String(k), Value: aws.String(v)} }
+	long := strings.Repeat("v", 257)
+	cases := []struct {
+		name string
+		tags []types.Tag
+		code string
+		msg  string
+	}{
+		{"value too long", []types.Tag{tag("ok", "1"), tag("k", long)}, "ValidationError",
+			"1 validation error detected: Value '" + long + "' at 'tags.2.member.value' failed to satisfy constraint: Member must have length less than or equal to 256"},
+		{"key too long", []types.Tag{tag(strings.Repeat("k", 129), "")}, "ValidationError",
+			"1 validation error detected: Value '" + strings.Repeat("k", 129) + "' at 'tags.1.member.key' failed to satisfy constraint: Member must have length less than or equal to 128"},
+		{"key characters", []types.Tag{tag("NOWAY!", "v")}, "ValidationError",
+			`1 validation error detected: Value 'NOWAY!' at 'tags.1.member.key' failed to satisfy constraint: Member must satisfy regular expression pattern: [\p{L}\p{Z}\p{N}_.:/=+\-@]+`},
+		{"value characters", []types.Tag{tag("k", "a*b")}, "ValidationError",
+			`1 validation error detected: Value 'a*b' at 'tags.1.member.value' failed to satisfy constraint: Member must satisfy regular expression pattern: [\p{L}\p{Z}\p{N}_.:/=+\-@]*`},
+		{"keys fold", []types.Tag{tag("a", "1"), tag("A", "2")}, "InvalidInput",
+			"Duplicate tag keys found. Please note that Tag keys are case insensitive."},
+	}
+	n := 0
+	for _, tc := range cases {
+		for _, kind := range []string{"user", "role", "policy"} {
+			t.Run(tc.name+"/"+kind, func(t *testing.T) {
+				n++
+				name := aws.String(fmt.Sprintf("x%d", n))
+				var err error
+				switch kind {
+				case "user":
+					_, err = c.CreateUser(ctx, &iam.CreateUserInput{UserName: name, Tags: tc.tags})
+				case "role":
+					_, err = c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: name, AssumeRolePolicyDocument: aws.String(trustAccount), Tags: tc.tags})
+				case "policy":
+					_, err = c.CreatePolicy(ctx, &iam.CreatePolicyInput{PolicyName: name, PolicyDocument: aws.String(ecrPullDoc), Tags: tc.tags})
+				}
+				status := 400
+				awsapitest.WantErr(t, err, tc.code, status, tc.msg)
+			})
+		}
+	}
+
+	// Unicode letters, separators and the punctuation AWS allows are fine.
+	iamsvctest.Must[*iam.CreateUserOutput](t)(c.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("u"),
+		Tags: []types.Tag{tag("ünï code:/=+-@_.", ""), tag("a b", "välue 1")}}))
+
+	// 51 tags in one request is the model's list limit; growing past 50 by
+	// TagUser is the user quota.
+	var fifty []types.Tag
+	for i := 0; i < 50; i++ {
+		fifty = append(fifty, tag(fmt.Sprintf("k%02d", i), ""))
+	}
+	_, err := c.CreatePolicy(ctx, &iam.CreatePolicyInput{PolicyName: aws.String("many"), PolicyDocument: aws.String(ecrPullDoc), Tags: append(fifty, tag("k50", ""))})
+	awsapitest.WantErrContaining(t, err, "ValidationError", 400, "at 'tags' failed to satisfy constraint: Member must have length less than or equal to 50")
+	iamsvctest.Must[*iam.TagUserOutput](t)(c.TagUser(ctx, &iam.TagUserInput{UserName: aws.String("u"), Tags: fifty[:48]}))
+	_, err = c.TagUser(ctx, &iam.TagUserInput{UserName: aws.String("u"), Tags: []types.Tag{tag("one-more", "")}})
+	awsapitest.WantErr(t, err, "LimitExceeded", 409, "Cannot exceed quota for TagsPerUser: 50")
+	// Re-tagging a key in another case replaces it instead of adding one.
+	iamsvctest.Must[*iam.TagUserOutput](t)(c.TagUser(ctx, &iam.TagUserInput{UserName: aws.String("u"), Tags: []types.Tag{tag("K00", "x")}}))
+	_, err = c.UntagUser(ctx, &iam.UntagUserInput{UserName: aws.String("u"), TagKeys: []string{"NOWAY!"}})
+	awsapitest.WantErr(t, err, "ValidationError", 400,
+		`1 validation error detected: Value 'NOWAY!' at 'tagKeys.1.member' failed to satisfy constraint: Member must satisfy regular expression pattern: [\p{L}\p{Z}\p{N}_.:/=+\-@]+`)
 }

@@ -108,3 +108,27 @@ func TestLabelLengthIsModelValidation(t *testing.T) {
 		t.Fatalf("InvalidLabels = %v", out.InvalidLabels)
 	}
 }
+
+// PutParameter's Tags follow AWS's Tag type; nothing is stored when they do not.
+func TestPutParameterTagValidation(t *testing.T) {
+	e := newEnv(t)
+	c := e.rootSSM()
+	tag := func(k, v string) types.Tag { return types.Tag{Key: aws.String(k), Value: aws.String(v)} }
+	cases := []struct {
+		tags []types.Tag
+		msg  string
+	}{
+		{[]types.Tag{tag("NOWAY!", "v")}, `1 validation error detected: Value 'NOWAY!' at 'tags.1.member.key' failed to satisfy constraint: Member must satisfy regular expression pattern: [\p{L}\p{Z}\p{N}_.:/=+\-@]+`},
+		{[]types.Tag{tag("ok", "v"), tag("k", strings.Repeat("v", 257))}, "1 validation error detected: Value '" + strings.Repeat("v", 257) + "' at 'tags.2.member.value' failed to satisfy constraint: Member must have length less than or equal to 256"},
+		{[]types.Tag{tag("k", "a*b")}, `1 validation error detected: Value 'a*b' at 'tags.1.member.value' failed to satisfy constraint: Member must satisfy regular expression pattern: [\p{L}\p{Z}\p{N}_.:/=+\-@]*`},
+	}
+	for _, tc := range cases {
+		_, err := c.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String("/tagged"), Value: aws.String("x"), Type: types.ParameterTypeString, Tags: tc.tags})
+		wantErr(t, err, "ValidationException", tc.msg)
+	}
+	if _, err := c.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String("/tagged")}); err == nil {
+		t.Fatal("a refused PutParameter stored the parameter")
+	}
+	iamsvctest.Must[*ssm.PutParameterOutput](t)(c.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String("/tagged"), Value: aws.String("x"),
+		Type: types.ParameterTypeString, Tags: []types.Tag{tag("a b:/=+-@_.", ""), tag("ünï", "välue")}}))
+}

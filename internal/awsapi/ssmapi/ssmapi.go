@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/berth-dev/berth/internal/auth"
 	"github.com/berth-dev/berth/internal/awsapi"
 	"github.com/berth-dev/berth/internal/awsapi/protocol"
+	"github.com/berth-dev/berth/internal/awstags"
 	"github.com/berth-dev/berth/internal/iam"
 	"github.com/berth-dev/berth/internal/params"
 	"github.com/berth-dev/berth/internal/secrets"
@@ -203,6 +205,35 @@ func putKeys(info auth.RequestInfo, in *putParameterInput) auth.RequestInfo {
 	return info.WithRequestTags(keys, vals).With("ssm:Overwrite", strconv.FormatBool(in.Overwrite))
 }
 
+// checkTags holds PutParameter's Tags to AWS's Tag type (both members
+// required, the shared length and character rules, at most 50).
+func checkTags(raw []json.RawMessage) error {
+	tags := make([]awstags.Tag, len(raw))
+	for i, r := range raw {
+		var t struct{ Key, Value *string }
+		if err := json.Unmarshal(r, &t); err != nil {
+			return apierr.New(apierr.SerializationException, "tags.%d must be an object with Key and Value", i+1)
+		}
+		if t.Key == nil {
+			return required(fmt.Sprintf("tags.%d.member.key", i+1))
+		}
+		if t.Value == nil {
+			return required(fmt.Sprintf("tags.%d.member.value", i+1))
+		}
+		tags[i] = awstags.Tag{Key: *t.Key, Value: *t.Value}
+	}
+	v := awstags.Check(tags, false)
+	switch {
+	case v == nil:
+		return nil
+	case v.Problem == awstags.Duplicate:
+		return apierr.New(apierr.ValidationException, "Duplicate tag keys found: %s", v.Tag.Key)
+	case v.Problem == awstags.TooMany:
+		return apierr.New(apierr.ValidationException, "1 validation error detected: Value at 'tags' failed to satisfy constraint: %s", v.Constraint())
+	}
+	return apierr.New(apierr.ValidationException, "1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: %s", v.Value(), v.Member("tags"), v.Constraint())
+}
+
 // --- operations ---
 
 type putParameterInput struct {
@@ -239,6 +270,9 @@ func (a *api) putParameter(ctx context.Context, c *awsapi.Call) (any, error) {
 	}
 	if in.Policies != "" {
 		return nil, apierr.New(apierr.ValidationException, "Parameter policies are not supported by berth.")
+	}
+	if err := checkTags(in.Tags); err != nil {
+		return nil, err
 	}
 	sc := scopeOf(c, ref)
 	if err := a.authorizeWith(ctx, c, "PutParameter", sc, ref.Name, putKeys(c.Info, &in)); err != nil {
