@@ -330,3 +330,20 @@ func withoutSecrets(v any, depth int) any {
 	}
 	return v
 }
+
+func TestRecordBoundsUserAgent(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.log")
+	l, err := Open(Options{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := ev("Ping", time.Now())
+	e.UserAgent = strings.Repeat("u", 1000)
+	l.Record(context.Background(), e)
+	l.Close()
+	var got []Event
+	Read(context.Background(), path, Filter{}, false, 0, func(e Event) error { got = append(got, e); return nil })
+	if len(got) != 1 || len(got[0].UserAgent) != maxUserAgent {
+		t.Fatalf("user agent of %d bytes recorded, want %d", len(got[0].UserAgent), maxUserAgent)
+	}
+}

@@ -12,6 +12,7 @@
 package audit
 
 import (
+	"strings"
 	"time"
 
 	"github.com/berth-dev/berth/internal/uuid"
@@ -70,7 +71,7 @@ func NewEventID() string { return uuid.New() }
 // conventions (CloudTrail's readOnly flag follows the same split).
 func IsReadOnly(op string) bool {
 	for _, p := range readOnlyPrefixes {
-		if len(op) >= len(p) && op[:len(p)] == p {
+		if strings.HasPrefix(op, p) {
 			return true
 		}
 	}

@@ -13,6 +13,8 @@ import (
 	"sync"
 )
 
+const maxUserAgent = 256
+
 // Log writes events as JSON lines to a file that rotates by size, and/or to
 // a stream such as stdout. It is safe for concurrent use. A write failure
 // never fails the audited call — the API has already answered — but it is
@@ -87,6 +89,10 @@ func (l *Log) Record(ctx context.Context, e Event) {
 	}
 	if e.EventID == "" {
 		e.EventID = NewEventID()
+	}
+	// Client-chosen and unbounded; CloudTrail keeps the first bytes too.
+	if len(e.UserAgent) > maxUserAgent {
+		e.UserAgent = e.UserAgent[:maxUserAgent]
 	}
 	line, err := json.Marshal(e)
 	if err != nil {

@@ -58,9 +58,6 @@ func (rt *Router) finishEvent(r *http.Request, e *pendingEvent) {
 		EventType:       audit.TypeAPICall,
 		HTTPStatus:      e.status,
 	}
-	if len(ev.UserAgent) > 256 {
-		ev.UserAgent = ev.UserAgent[:256]
-	}
 	var p *auth.Principal
 	if e.res != nil {
 		p = e.res.Principal

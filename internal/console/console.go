@@ -334,7 +334,7 @@ func (h *Handler) record(r *http.Request, p *auth.Principal, source, op string, 
 	info := awsapi.RequestInfo(r, h.d.Now())
 	ev := audit.Event{
 		EventTime: h.d.Now().UTC(), EventSource: source, EventName: op, AWSRegion: h.d.Region,
-		SourceIPAddress: info.SourceIP, UserAgent: truncate(r.UserAgent(), 256),
+		SourceIPAddress: info.SourceIP, UserAgent: r.UserAgent(),
 		UserIdentity: audit.Identity(p), RequestID: httpx.RequestID(r.Context()),
 		ReadOnly: audit.IsReadOnly(op), EventType: audit.TypeConsole, HTTPStatus: http.StatusOK,
 	}
@@ -351,11 +351,4 @@ func (h *Handler) record(r *http.Request, p *auth.Principal, source, op string, 
 		ev.ResponseElements = audit.FromValue(res)
 	}
 	h.d.Audit.Record(r.Context(), ev)
-}
-
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
-	}
-	return s
 }

@@ -99,7 +99,7 @@ func (c *call) audit(err error) {
 		EventName:          name,
 		AWSRegion:          c.reg.Region,
 		SourceIPAddress:    cl.SourceIP,
-		UserAgent:          truncateUA(c.r.UserAgent()),
+		UserAgent:          c.r.UserAgent(),
 		UserIdentity:       audit.Identity(c.p),
 		RequestParameters:  audit.Redact(params),
 		ErrorCode:          code,
@@ -110,11 +110,4 @@ func (c *call) audit(err error) {
 		RecipientAccountID: c.reg.Account,
 		HTTPStatus:         status,
 	})
-}
-
-func truncateUA(ua string) string {
-	if len(ua) > 256 {
-		return ua[:256]
-	}
-	return ua
 }
